@@ -47,30 +47,25 @@ SQLITE_EXTENSION_INIT1
 #include "mts-blind-index.h"
 #include "mts-envelope.h"
 #include "mts-error.h"
+#include "mts-extension-private.h"
 #include "mts-keystore.h"
 #include "mts-passphrase.h"
 
-/* Per-connection state, shared by every function registered on it. */
-typedef struct {
-  int refs;
-  MtsKeystore *ks;
-} MtsConn;
-
-static void
-conn_unref (void *p)
+void
+mts_conn_unref (void *p)
 {
   MtsConn *conn = p;
 
   if (--conn->refs == 0)
     {
       g_clear_pointer (&conn->ks, mts_keystore_free);
+      g_free (conn->actor);
       g_free (conn);
     }
 }
 
-/* Reports @error as "<function>: <message>" and frees it. */
-static void
-result_gerror (sqlite3_context *ctx, const char *fn, GError *error)
+void
+mts_result_gerror (sqlite3_context *ctx, const char *fn, GError *error)
 {
   char *msg = sqlite3_mprintf ("%s: %s", fn, error->message);
 
@@ -84,11 +79,8 @@ result_gerror (sqlite3_context *ctx, const char *fn, GError *error)
   g_error_free (error);
 }
 
-static void
-result_errorf (sqlite3_context *ctx, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
-
-static void
-result_errorf (sqlite3_context *ctx, const char *fmt, ...)
+void
+mts_result_errorf (sqlite3_context *ctx, const char *fmt, ...)
 {
   va_list ap;
   char *msg;
@@ -105,20 +97,18 @@ result_errorf (sqlite3_context *ctx, const char *fmt, ...)
     }
 }
 
-/* The keystore, or NULL after reporting that the connection is locked. */
-static MtsKeystore *
-require_unlocked (sqlite3_context *ctx, const char *fn)
+MtsKeystore *
+mts_require_unlocked (sqlite3_context *ctx, const char *fn)
 {
   MtsConn *conn = sqlite3_user_data (ctx);
 
   if (conn->ks == NULL)
-    result_errorf (ctx, "%s: the keystore is locked; run mts_unlock(path) first", fn);
+    mts_result_errorf (ctx, "%s: the keystore is locked; run mts_unlock(path) first", fn);
   return conn->ks;
 }
 
-/* Fetches a non-empty text argument, or reports which one is missing. */
-static const char *
-require_text (sqlite3_context *ctx, const char *fn, sqlite3_value *v, const char *what)
+const char *
+mts_require_text (sqlite3_context *ctx, const char *fn, sqlite3_value *v, const char *what)
 {
   const char *s = (const char *) sqlite3_value_text (v);
 
@@ -127,7 +117,7 @@ require_text (sqlite3_context *ctx, const char *fn, sqlite3_value *v, const char
       if (sqlite3_errcode (sqlite3_context_db_handle (ctx)) == SQLITE_NOMEM)
         sqlite3_result_error_nomem (ctx);
       else
-        result_errorf (ctx, "%s: %s must be non-empty text", fn, what);
+        mts_result_errorf (ctx, "%s: %s must be non-empty text", fn, what);
       return NULL;
     }
   return s;
@@ -146,14 +136,14 @@ keystore_create_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
   if (sqlite3_value_type (argv[0]) == SQLITE_NULL)
     return;
-  if ((path = require_text (ctx, "mts_keystore_create", argv[0], "the path")) == NULL)
+  if ((path = mts_require_text (ctx, "mts_keystore_create", argv[0], "the path")) == NULL)
     return;
   if (argc > 1)
     {
       level_name = (const char *) sqlite3_value_text (argv[1]);
       if (!mts_kdf_level_from_string (level_name, &level))
         {
-          result_errorf (ctx, "mts_keystore_create: unknown level '%s' "
+          mts_result_errorf (ctx, "mts_keystore_create: unknown level '%s' "
                               "(use moderate, interactive, sensitive or test)",
                          level_name ? level_name : "NULL");
           return;
@@ -162,13 +152,13 @@ keystore_create_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
   pass = mts_passphrase_read ("MTS_PASSPHRASE", "New keystore passphrase: ", TRUE, &pass_len, &error);
   if (pass == NULL)
     {
-      result_gerror (ctx, "mts_keystore_create", error);
+      mts_result_gerror (ctx, "mts_keystore_create", error);
       return;
     }
   ok = mts_keystore_create (path, pass, pass_len, level, &error);
   mts_passphrase_free (pass);
   if (!ok)
-    result_gerror (ctx, "mts_keystore_create", error);
+    mts_result_gerror (ctx, "mts_keystore_create", error);
   else
     sqlite3_result_int (ctx, 1);
 }
@@ -186,19 +176,19 @@ unlock_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
   if (sqlite3_value_type (argv[0]) == SQLITE_NULL)
     return;
-  if ((path = require_text (ctx, "mts_unlock", argv[0], "the path")) == NULL)
+  if ((path = mts_require_text (ctx, "mts_unlock", argv[0], "the path")) == NULL)
     return;
   pass = mts_passphrase_read ("MTS_PASSPHRASE", "Keystore passphrase: ", FALSE, &pass_len, &error);
   if (pass == NULL)
     {
-      result_gerror (ctx, "mts_unlock", error);
+      mts_result_gerror (ctx, "mts_unlock", error);
       return;
     }
   ks = mts_keystore_unlock (path, pass, pass_len, &error);
   mts_passphrase_free (pass);
   if (ks == NULL)
     {
-      result_gerror (ctx, "mts_unlock", error);
+      mts_result_gerror (ctx, "mts_unlock", error);
       return;
     }
   g_clear_pointer (&conn->ks, mts_keystore_free);
@@ -228,7 +218,7 @@ keystore_passwd_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
   if (sqlite3_value_type (argv[0]) == SQLITE_NULL)
     return;
-  if ((path = require_text (ctx, "mts_keystore_passwd", argv[0], "the path")) == NULL)
+  if ((path = mts_require_text (ctx, "mts_keystore_passwd", argv[0], "the path")) == NULL)
     return;
   old_pass = mts_passphrase_read ("MTS_PASSPHRASE", "Current passphrase: ", FALSE, &old_len, &error);
   if (old_pass != NULL)
@@ -237,7 +227,7 @@ keystore_passwd_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
       && mts_keystore_passwd (path, old_pass, old_len, new_pass, new_len, &error))
     sqlite3_result_int (ctx, 1);
   else
-    result_gerror (ctx, "mts_keystore_passwd", error);
+    mts_result_gerror (ctx, "mts_keystore_passwd", error);
   mts_passphrase_free (old_pass);
   mts_passphrase_free (new_pass);
 }
@@ -296,10 +286,10 @@ encrypt_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
       sqlite3_result_error_nomem (ctx);
       return;
     }
-  if ((context = require_text (ctx, "mts_encrypt", argv[1], "the context")) == NULL)
+  if ((context = mts_require_text (ctx, "mts_encrypt", argv[1], "the context")) == NULL)
     return;
   context_len = sqlite3_value_bytes (argv[1]);
-  if ((ks = require_unlocked (ctx, "mts_encrypt")) == NULL)
+  if ((ks = mts_require_unlocked (ctx, "mts_encrypt")) == NULL)
     return;
 
   out = sqlite3_malloc64 (mts_envelope_sealed_size (value_len));
@@ -331,7 +321,7 @@ open_envelope (sqlite3_context *ctx, const char *fn, MtsKeystore *ks, sqlite3_va
 
   if (!mts_envelope_parse (data, data_len, &env, &error))
     {
-      result_gerror (ctx, fn, error);
+      mts_result_gerror (ctx, fn, error);
       return NULL;
     }
   key = mts_keystore_subkey (ks, env.key_id, MTS_PURPOSE_FIELD);
@@ -342,7 +332,7 @@ open_envelope (sqlite3_context *ctx, const char *fn, MtsKeystore *ks, sqlite3_va
         key = mts_keystore_subkey (ks, env.key_id, MTS_PURPOSE_FIELD);
       if (key == NULL)
         {
-          result_errorf (ctx, "%s: envelope names key id %u, which this keystore does not hold",
+          mts_result_errorf (ctx, "%s: envelope names key id %u, which this keystore does not hold",
                          fn, env.key_id);
           return NULL;
         }
@@ -357,7 +347,7 @@ open_envelope (sqlite3_context *ctx, const char *fn, MtsKeystore *ks, sqlite3_va
   if (!mts_envelope_open (&env, key, context, context_len, type, out, &error))
     {
       sqlite3_free (out);
-      result_gerror (ctx, fn, error);
+      mts_result_gerror (ctx, fn, error);
       return NULL;
     }
   *key_id = env.key_id;
@@ -406,9 +396,9 @@ decrypt_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
   if (sqlite3_value_type (argv[0]) == SQLITE_NULL)
     return;
-  if ((context = require_text (ctx, "mts_decrypt", argv[1], "the context")) == NULL)
+  if ((context = mts_require_text (ctx, "mts_decrypt", argv[1], "the context")) == NULL)
     return;
-  if ((ks = require_unlocked (ctx, "mts_decrypt")) == NULL)
+  if ((ks = mts_require_unlocked (ctx, "mts_decrypt")) == NULL)
     return;
   value = open_envelope (ctx, "mts_decrypt", ks, argv[0], context,
                          (gsize) sqlite3_value_bytes (argv[1]), &type, &len, &key_id);
@@ -430,10 +420,10 @@ reencrypt_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
   if (sqlite3_value_type (argv[0]) == SQLITE_NULL)
     return;
-  if ((context = require_text (ctx, "mts_reencrypt", argv[1], "the context")) == NULL)
+  if ((context = mts_require_text (ctx, "mts_reencrypt", argv[1], "the context")) == NULL)
     return;
   context_len = (gsize) sqlite3_value_bytes (argv[1]);
-  if ((ks = require_unlocked (ctx, "mts_reencrypt")) == NULL)
+  if ((ks = mts_require_unlocked (ctx, "mts_reencrypt")) == NULL)
     return;
   value = open_envelope (ctx, "mts_reencrypt", ks, argv[0], context, context_len,
                          &type, &len, &key_id);
@@ -473,7 +463,7 @@ key_id_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
     return;
   if (!mts_envelope_parse (sqlite3_value_blob (argv[0]), (gsize) sqlite3_value_bytes (argv[0]),
                            &env, &error))
-    result_gerror (ctx, "mts_key_id", error);
+    mts_result_gerror (ctx, "mts_key_id", error);
   else
     sqlite3_result_int64 (ctx, env.key_id);
 }
@@ -497,9 +487,9 @@ blind_index_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
       sqlite3_result_error_nomem (ctx);
       return;
     }
-  if ((name = require_text (ctx, "mts_blind_index", argv[1], "the index name")) == NULL)
+  if ((name = mts_require_text (ctx, "mts_blind_index", argv[1], "the index name")) == NULL)
     return;
-  if ((ks = require_unlocked (ctx, "mts_blind_index")) == NULL)
+  if ((ks = mts_require_unlocked (ctx, "mts_blind_index")) == NULL)
     return;
   key_id = mts_keystore_primary_id (ks);
   if (argc > 2)
@@ -507,7 +497,7 @@ blind_index_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
       sqlite3_int64 wanted = sqlite3_value_int64 (argv[2]);
       if (sqlite3_value_type (argv[2]) != SQLITE_INTEGER || wanted <= 0 || wanted > G_MAXUINT32)
         {
-          result_errorf (ctx, "mts_blind_index: the key id must be a positive integer");
+          mts_result_errorf (ctx, "mts_blind_index: the key id must be a positive integer");
           return;
         }
       key_id = (guint32) wanted;
@@ -517,13 +507,13 @@ blind_index_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
     key = mts_keystore_subkey (ks, key_id, MTS_PURPOSE_BLIND_INDEX);
   if (key == NULL)
     {
-      result_errorf (ctx, "mts_blind_index: this keystore holds no key id %u", key_id);
+      mts_result_errorf (ctx, "mts_blind_index: this keystore holds no key id %u", key_id);
       return;
     }
   if (!mts_blind_index_compute (key, key_id, name, value, (gsize) sqlite3_value_bytes (argv[0]),
                                 out, &error))
     {
-      result_gerror (ctx, "mts_blind_index", error);
+      mts_result_gerror (ctx, "mts_blind_index", error);
       return;
     }
   sqlite3_result_blob (ctx, out, sizeof out, SQLITE_TRANSIENT);
@@ -537,11 +527,11 @@ key_rotate_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
   GError *error = NULL;
   guint32 id;
 
-  if ((ks = require_unlocked (ctx, "mts_key_rotate")) == NULL)
+  if ((ks = mts_require_unlocked (ctx, "mts_key_rotate")) == NULL)
     return;
   id = mts_keystore_rotate (ks, &error);
   if (id == 0)
-    result_gerror (ctx, "mts_key_rotate", error);
+    mts_result_gerror (ctx, "mts_key_rotate", error);
   else
     sqlite3_result_int64 (ctx, id);
 }
@@ -557,7 +547,7 @@ keylog_verify_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
   if (sqlite3_value_type (argv[0]) == SQLITE_NULL)
     return;
-  if ((path = require_text (ctx, "mts_keylog_verify", argv[0], "the path")) == NULL)
+  if ((path = mts_require_text (ctx, "mts_keylog_verify", argv[0], "the path")) == NULL)
     return;
   if (conn->ks != NULL)
     {
@@ -567,7 +557,7 @@ keylog_verify_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
         mac_key = mts_keystore_log_key (conn->ks);
     }
   if (!mts_keylog_verify (path, mac_key, NULL, &error))
-    result_gerror (ctx, "mts_keylog_verify", error);
+    mts_result_gerror (ctx, "mts_keylog_verify", error);
   else
     sqlite3_result_text (ctx, "ok", -1, SQLITE_STATIC);
 }
@@ -617,11 +607,13 @@ sqlite3_mts_init (sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi
       conn->refs++;
       rc = sqlite3_create_function_v2 (db, functions[i].name, functions[i].n_arg,
                                        SQLITE_UTF8 | functions[i].flags, conn,
-                                       functions[i].func, NULL, NULL, conn_unref);
+                                       functions[i].func, NULL, NULL, mts_conn_unref);
       /* On failure SQLite has already called conn_unref for this one. */
     }
+  if (rc == SQLITE_OK)
+    rc = mts_audit_register (db, conn);
   if (rc != SQLITE_OK)
     *pzErrMsg = sqlite3_mprintf ("mts: cannot register SQL functions: %s", sqlite3_errmsg (db));
-  conn_unref (conn);
+  mts_conn_unref (conn);
   return rc;
 }

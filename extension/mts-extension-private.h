@@ -1,0 +1,34 @@
+/* mts-extension-private.h — what mts.c and mts-audit.c share inside the
+ * loadable extension: the per-connection state and error helpers. */
+#pragma once
+
+#include <sqlite3ext.h>
+#include <glib.h>
+
+#include "mts-keystore.h"
+
+/* Per-connection state, shared by every function registered on it and
+ * freed when the last of them is dropped (the connection closes). */
+typedef struct {
+  int refs;
+  MtsKeystore *ks;
+  char *actor;        /* who the audit log names; NULL means the OS user */
+} MtsConn;
+
+void mts_conn_unref (void *conn);
+
+/* Reports @error as "<fn>: <message>" and frees it. */
+void mts_result_gerror (sqlite3_context *ctx, const char *fn, GError *error);
+
+/* Reports a formatted error message. */
+void mts_result_errorf (sqlite3_context *ctx, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+/* The connection's keystore, or NULL after reporting that it is locked. */
+MtsKeystore *mts_require_unlocked (sqlite3_context *ctx, const char *fn);
+
+/* A non-empty text argument, or NULL after reporting which one is missing. */
+const char *mts_require_text (sqlite3_context *ctx, const char *fn, sqlite3_value *v,
+                              const char *what);
+
+/* Registers the audit functions (mts-audit.c) on @db, sharing @conn. */
+int mts_audit_register (sqlite3 *db, MtsConn *conn);
