@@ -1001,6 +1001,30 @@ verify_table (Verify *v, TableState *t)
   return TRUE;
 }
 
+/* Every table carrying audit triggers must have been enabled in the log;
+ * otherwise the log lost its beginning. */
+static gboolean
+verify_untracked (Verify *v)
+{
+  sqlite3_stmt *st = NULL;
+  gboolean ok = TRUE;
+
+  if (sqlite3_prepare_v2 (v->db, "SELECT tbl_name FROM main.sqlite_schema WHERE type = 'trigger' "
+                                 "AND name IN ('mts_audit_insert_' || tbl_name, "
+                                 "'mts_audit_update_' || tbl_name, 'mts_audit_delete_' || tbl_name)",
+                          -1, &st, NULL) != SQLITE_OK)
+    return verify_fail (v, "%s", sqlite3_errmsg (v->db));
+  while (ok && sqlite3_step (st) == SQLITE_ROW)
+    {
+      const char *table = (const char *) sqlite3_column_text (st, 0);
+      if (!g_hash_table_contains (v->tables, table))
+        ok = verify_fail (v, "%s carries audit triggers but the log holds no 'enable' for it: "
+                          "entries were removed", table);
+    }
+  sqlite3_finalize (st);
+  return ok;
+}
+
 static gboolean
 parse_head (const char *text, gint64 *seq, guint8 mac[MTS_AUDIT_MAC_BYTES])
 {
@@ -1056,6 +1080,8 @@ audit_verify_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
         ok = verify_fail (&v, "entry %" G_GINT64_FORMAT " differs from the expected head: the log "
                           "was rewritten", head_seq);
     }
+  if (ok)
+    ok = verify_untracked (&v);
   g_hash_table_iter_init (&iter, v.tables);
   while (ok && g_hash_table_iter_next (&iter, NULL, &value))
     ok = verify_table (&v, value);
