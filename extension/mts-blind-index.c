@@ -19,6 +19,7 @@ mts_blind_index_normalise (const char *value, gsize len)
   if (nfkc == NULL)
     return NULL;
   folded = g_utf8_casefold (nfkc, -1);
+  sodium_memzero (nfkc, strlen (nfkc));
   return g_strstrip (folded);
 }
 

@@ -20,7 +20,7 @@ mts_envelope_parse (const guint8 *data, gsize len, MtsEnvelope *out, GError **er
   if (data == NULL || len < MTS_ENVELOPE_MIN_BYTES)
     {
       g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_BAD_ENVELOPE,
-                   "envelope is truncated (%" G_GSIZE_FORMAT " bytes, at least %d needed)",
+                   "envelope is truncated: %" G_GSIZE_FORMAT " of at least %d bytes",
                    data ? len : 0, MTS_ENVELOPE_MIN_BYTES);
       return FALSE;
     }

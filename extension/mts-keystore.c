@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAGIC "MTSKEYST"
@@ -60,6 +61,14 @@ struct _MtsKeystore {
   guint n_slots;
   KeySlot *slots;          /* sodium_malloc */
   guint8 *master;          /* sodium_malloc: master key, then the log MAC key */
+  guint32 *ids;            /* the key ids, for mts_keystore_key_ids */
+  /* What the file looked like when last read, and when that was checked,
+   * so another process's rotation is noticed (mts_keystore_refresh). */
+  dev_t file_dev;
+  ino_t file_ino;
+  off_t file_size;
+  struct timespec file_mtime;
+  gint64 checked_at;
 };
 
 /* crypto_kdf contexts: exactly 8 bytes each. */
@@ -463,9 +472,14 @@ load_keyset (MtsKeystore *ks, const MtsKeystoreFile *f, GError **error)
   ks->n_slots = count;
   ks->primary_id = primary;
   ks->primary = NULL;
+  g_free (ks->ids);
+  ks->ids = g_new (guint32, count);
   for (guint i = 0; i < count; i++)
-    if (ks->slots[i].id == primary)
-      ks->primary = &ks->slots[i];
+    {
+      ks->ids[i] = ks->slots[i].id;
+      if (ks->slots[i].id == primary)
+        ks->primary = &ks->slots[i];
+    }
   memcpy (ks->keystore_id, f->keystore_id, MTS_KEYSTORE_ID_BYTES);
   ok = TRUE;
 out:
@@ -529,6 +543,21 @@ log_detail (void)
   return g_strdup_printf ("pid=%d uid=%u", (int) getpid (), (unsigned) getuid ());
 }
 
+/* Records the keystore file's identity, to notice when it changes. */
+static void
+remember_file (MtsKeystore *ks)
+{
+  struct stat st;
+
+  ks->checked_at = g_get_monotonic_time ();
+  if (stat (ks->path, &st) != 0)
+    return;
+  ks->file_dev = st.st_dev;
+  ks->file_ino = st.st_ino;
+  ks->file_size = st.st_size;
+  ks->file_mtime = st.st_mtim;
+}
+
 /* Frees @ks without logging (for paths that never unlocked). */
 static void
 keystore_discard (MtsKeystore *ks)
@@ -538,8 +567,16 @@ keystore_discard (MtsKeystore *ks)
   if (ks->slots)
     sodium_free (ks->slots);
   sodium_free (ks->master);
+  g_free (ks->ids);
   g_free (ks->path);
   g_free (ks);
+}
+
+/* Characters in a passphrase: UTF-8 characters when it is valid UTF-8, else bytes. */
+static gsize
+passphrase_chars (const char *p, gsize len)
+{
+  return g_utf8_validate_len (p, len, NULL) ? (gsize) g_utf8_strlen (p, (gssize) len) : len;
 }
 
 /* ---- public API ---- */
@@ -561,7 +598,7 @@ mts_keystore_create (const char *path, const char *passphrase, gsize passphrase_
 
   if (!mts_core_init (error))
     return FALSE;
-  if (passphrase_len < MTS_KEYSTORE_MIN_PASSPHRASE)
+  if (passphrase_chars (passphrase, passphrase_len) < MTS_KEYSTORE_MIN_PASSPHRASE)
     {
       g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_WEAK_PASSPHRASE,
                    "passphrase is too short (at least %d characters)", MTS_KEYSTORE_MIN_PASSPHRASE);
@@ -654,8 +691,18 @@ mts_keystore_unlock (const char *path, const char *passphrase, gsize passphrase_
 
   if (!mts_core_init (error))
     return NULL;
-  if (!read_file (path, &data, &len, error) || !mts_keystore_parse (data, len, &f, error))
+  if (!read_file (path, &data, &len, error))
     return NULL;
+  if (!mts_keystore_parse (data, len, &f, &local))
+    {
+      /* A damaged keystore is worth a log entry; a missing one is not. */
+      g_autoptr (GError) log_error = NULL;
+      g_autofree char *why = g_strdup_printf ("pid=%d damaged", (int) getpid ());
+      if (!mts_keylog_append (path, MTS_KEYLOG_UNLOCK_FAILED, 0, why, NULL, &log_error))
+        g_debug ("%s", log_error->message);
+      g_propagate_error (error, local);
+      return NULL;
+    }
   ks = keystore_new (path);
   if (ks == NULL)
     {
@@ -684,6 +731,7 @@ mts_keystore_unlock (const char *path, const char *passphrase, gsize passphrase_
       keystore_discard (ks);
       return NULL;
     }
+  remember_file (ks);
   return ks;
 }
 
@@ -704,10 +752,42 @@ mts_keystore_free (MtsKeystore *ks)
   keystore_discard (ks);
 }
 
+void
+mts_keystore_forget (MtsKeystore *ks)
+{
+  keystore_discard (ks);
+}
+
+gboolean
+mts_keystore_refresh (MtsKeystore *ks)
+{
+  gint64 now = g_get_monotonic_time ();
+  struct stat st;
+
+  if (now - ks->checked_at < G_USEC_PER_SEC)
+    return FALSE;
+  ks->checked_at = now;
+  if (stat (ks->path, &st) != 0
+      || (st.st_dev == ks->file_dev && st.st_ino == ks->file_ino && st.st_size == ks->file_size
+          && st.st_mtim.tv_sec == ks->file_mtime.tv_sec
+          && st.st_mtim.tv_nsec == ks->file_mtime.tv_nsec))
+    return FALSE;
+  if (!mts_keystore_reload (ks, NULL))
+    return FALSE;
+  return TRUE;
+}
+
 const char *
 mts_keystore_get_path (MtsKeystore *ks)
 {
   return ks->path;
+}
+
+const guint32 *
+mts_keystore_key_ids (MtsKeystore *ks, guint32 *n)
+{
+  *n = ks->n_slots;
+  return ks->ids;
 }
 
 guint32
@@ -745,8 +825,9 @@ read_same_keystore (MtsKeystore *ks, guint8 **data, MtsKeystoreFile *f, GError *
     return FALSE;
   if (sodium_memcmp (f->keystore_id, ks->keystore_id, MTS_KEYSTORE_ID_BYTES) != 0)
     {
-      g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_DAMAGED,
-                   "%s now holds a different keystore than the one unlocked", ks->path);
+      g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_INVALID,
+                   "%s now holds a different keystore than the one unlocked; unlock it again",
+                   ks->path);
       return FALSE;
     }
   return TRUE;
@@ -758,7 +839,10 @@ mts_keystore_reload (MtsKeystore *ks, GError **error)
   g_autofree guint8 *data = NULL;
   MtsKeystoreFile f;
 
-  return read_same_keystore (ks, &data, &f, error) && load_keyset (ks, &f, error);
+  if (!read_same_keystore (ks, &data, &f, error) || !load_keyset (ks, &f, error))
+    return FALSE;
+  remember_file (ks);
+  return TRUE;
 }
 
 guint32
@@ -807,7 +891,12 @@ mts_keystore_rotate (MtsKeystore *ks, GError **error)
   memcpy (file, data, OFF_KEYSET);   /* header and wrapped master key unchanged */
   seal_keyset (file, plain, plain_len, ks->master);
   seal_checksum (file, file_len);
-  if (!write_atomically (ks->path, file, file_len, error))
+  /* Log first: a rotation must never happen without its entry.  If the
+   * write then fails, the log holds an attempt, which is the safe side. */
+  detail = log_detail ();
+  if (!mts_keylog_append (ks->path, MTS_KEYLOG_ROTATE, next->id, detail,
+                          mts_keystore_log_key (ks), error)
+      || !write_atomically (ks->path, file, file_len, error))
     goto out;
   /* Install what was written. */
   {
@@ -815,10 +904,7 @@ mts_keystore_rotate (MtsKeystore *ks, GError **error)
     if (!mts_keystore_parse (file, file_len, &nf, error) || !load_keyset (ks, &nf, error))
       goto out;
   }
-  detail = log_detail ();
-  if (!mts_keylog_append (ks->path, MTS_KEYLOG_ROTATE, next->id, detail,
-                          mts_keystore_log_key (ks), error))
-    goto out;
+  remember_file (ks);
   new_id = next->id;
 out:
   if (plain)
@@ -844,7 +930,7 @@ mts_keystore_passwd (const char *path, const char *old_passphrase, gsize old_len
 
   if (!mts_core_init (error))
     return FALSE;
-  if (new_len < MTS_KEYSTORE_MIN_PASSPHRASE)
+  if (passphrase_chars (new_passphrase, new_len) < MTS_KEYSTORE_MIN_PASSPHRASE)
     {
       g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_WEAK_PASSPHRASE,
                    "new passphrase is too short (at least %d characters)",
@@ -876,9 +962,9 @@ mts_keystore_passwd (const char *path, const char *old_passphrase, gsize old_len
   if (!wrap_master (file, ks->master, new_passphrase, new_len, error))
     goto out;
   seal_checksum (file, len);
-  if (!write_atomically (path, file, len, error))
-    goto out;
-  ok = mts_keylog_append (path, MTS_KEYLOG_PASSWD, 0, detail, mts_keystore_log_key (ks), error);
+  /* Log first, as for rotation. */
+  ok = mts_keylog_append (path, MTS_KEYLOG_PASSWD, 0, detail, mts_keystore_log_key (ks), error)
+       && write_atomically (path, file, len, error);
 out:
   keystore_discard (ks);
   close (lock_fd);

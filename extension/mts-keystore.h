@@ -105,8 +105,21 @@ MtsKeystore *mts_keystore_unlock (const char *path, const char *passphrase, gsiz
 void mts_keystore_free (MtsKeystore *ks);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtsKeystore, mts_keystore_free)
 
+/* Wipes every key and frees @ks without logging "lock": for replacing it by
+ * a fresh unlock of the same keystore, which logged "unlock" itself. */
+void mts_keystore_forget (MtsKeystore *ks);
+
+/* At most once a second, checks whether the keystore file changed (another
+ * process rotated) and reloads the keyset if so, so the primary key is
+ * never more than a second stale.  Returns TRUE if it reloaded. */
+gboolean mts_keystore_refresh (MtsKeystore *ks);
+
 /* The file this keystore was unlocked from. */
 const char *mts_keystore_get_path (MtsKeystore *ks);
+
+/* The keyset's key ids in increasing order (owned by @ks; valid until the
+ * next rotate, reload or free); *@n receives their number. */
+const guint32 *mts_keystore_key_ids (MtsKeystore *ks, guint32 *n);
 
 /* The primary key id: the one new envelopes are sealed with. */
 guint32 mts_keystore_primary_id (MtsKeystore *ks);

@@ -21,7 +21,8 @@
 **   mts_keystore_passwd(PATH)  Changes PATH's passphrase (current one as above,
 **        new one from MTS_NEW_PASSPHRASE...); returns 1.
 **   mts_encrypt(X, CONTEXT)    Envelope (BLOB) of X (TEXT, BLOB, INTEGER or
-**        REAL) under the primary key, bound to CONTEXT (non-empty TEXT).
+**        REAL) under the primary key, bound to CONTEXT (non-empty TEXT).  A
+**        rotation by another process is noticed within a second.
 **   mts_decrypt(E, CONTEXT)    The value sealed in envelope E, with its type.
 **        Any tampering, or another CONTEXT, is an error, never NULL.
 **   mts_reencrypt(E, CONTEXT)  E under the primary key (E itself if it is already).
@@ -30,12 +31,16 @@
 **        BLAKE2b-128 of NAME and V normalised (NFKC, case-folded, trimmed);
 **        under the primary key unless KEY_ID is given.
 **   mts_key_rotate()     Adds a key and makes it primary; returns its id.
+**   mts_key_ids()        The keyset's key ids as a JSON array, oldest first (the
+**        last is the primary), e.g. for blind-index lookups across rotation.
 **   mts_keylog_verify(PATH)  'ok', or an error naming the first bad entry of
-**        PATH's key-access log; MACs are checked too when this connection has
-**        PATH unlocked.
+**        PATH's key-access log.  MACs are checked when this connection has
+**        PATH unlocked; otherwise the answer says it checked the chain only.
 **
 ** Every function that touches a key or a file is SQLITE_DIRECTONLY, so a
 ** view or trigger in a database of unknown origin cannot call it.
+**
+** The audit functions (mts_actor, mts_audit_*) are in mts-audit.c.
 */
 #include <sqlite3ext.h>
 SQLITE_EXTENSION_INIT1
@@ -191,7 +196,17 @@ unlock_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
       mts_result_gerror (ctx, "mts_unlock", error);
       return;
     }
-  g_clear_pointer (&conn->ks, mts_keystore_free);
+  if (conn->ks != NULL)
+    {
+      /* Unlocking the same keystore again is not a lock: the log already
+       * says "unlock".  Another keystore is locked, and logged as such. */
+      g_autofree char *a = g_canonicalize_filename (path, NULL);
+      g_autofree char *b = g_canonicalize_filename (mts_keystore_get_path (conn->ks), NULL);
+      if (strcmp (a, b) == 0)
+        mts_keystore_forget (conn->ks);
+      else
+        mts_keystore_free (conn->ks);
+    }
   conn->ks = ks;
   sqlite3_result_int64 (ctx, mts_keystore_primary_id (ks));
 }
@@ -291,6 +306,7 @@ encrypt_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
   context_len = sqlite3_value_bytes (argv[1]);
   if ((ks = mts_require_unlocked (ctx, "mts_encrypt")) == NULL)
     return;
+  mts_keystore_refresh (ks);
 
   out = sqlite3_malloc64 (mts_envelope_sealed_size (value_len));
   if (out == NULL)
@@ -425,6 +441,7 @@ reencrypt_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
   context_len = (gsize) sqlite3_value_bytes (argv[1]);
   if ((ks = mts_require_unlocked (ctx, "mts_reencrypt")) == NULL)
     return;
+  mts_keystore_refresh (ks);
   value = open_envelope (ctx, "mts_reencrypt", ks, argv[0], context, context_len,
                          &type, &len, &key_id);
   if (value == NULL)
@@ -491,6 +508,7 @@ blind_index_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
     return;
   if ((ks = mts_require_unlocked (ctx, "mts_blind_index")) == NULL)
     return;
+  mts_keystore_refresh (ks);
   key_id = mts_keystore_primary_id (ks);
   if (argc > 2)
     {
@@ -536,6 +554,29 @@ key_rotate_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_int64 (ctx, id);
 }
 
+/* mts_key_ids() */
+static void
+key_ids_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  MtsKeystore *ks;
+  GString *json = g_string_new ("[");
+  guint32 n = 0;
+  const guint32 *ids;
+
+  if ((ks = mts_require_unlocked (ctx, "mts_key_ids")) == NULL)
+    {
+      g_string_free (json, TRUE);
+      return;
+    }
+  mts_keystore_refresh (ks);
+  ids = mts_keystore_key_ids (ks, &n);
+  for (guint32 i = 0; i < n; i++)
+    g_string_append_printf (json, "%s%u", i ? "," : "", ids[i]);
+  g_string_append_c (json, ']');
+  sqlite3_result_text (ctx, json->str, (int) json->len, SQLITE_TRANSIENT);
+  g_string_free (json, TRUE);
+}
+
 /* mts_keylog_verify(PATH) */
 static void
 keylog_verify_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -558,8 +599,11 @@ keylog_verify_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
     }
   if (!mts_keylog_verify (path, mac_key, NULL, &error))
     mts_result_gerror (ctx, "mts_keylog_verify", error);
-  else
+  else if (mac_key != NULL)
     sqlite3_result_text (ctx, "ok", -1, SQLITE_STATIC);
+  else
+    sqlite3_result_text (ctx, "ok (hash chain only: unlock this keystore to check its MACs)", -1,
+                         SQLITE_STATIC);
 }
 
 int sqlite3_mts_init (sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi)
@@ -586,6 +630,7 @@ sqlite3_mts_init (sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi
     { "mts_blind_index", 2, SQLITE_DIRECTONLY, blind_index_func },
     { "mts_blind_index", 3, SQLITE_DIRECTONLY, blind_index_func },
     { "mts_key_rotate", 0, SQLITE_DIRECTONLY, key_rotate_func },
+    { "mts_key_ids", 0, SQLITE_DIRECTONLY, key_ids_func },
     { "mts_keylog_verify", 1, SQLITE_DIRECTONLY, keylog_verify_func },
   };
   GError *error = NULL;

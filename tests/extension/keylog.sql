@@ -107,4 +107,38 @@ SELECT mts_lock();
 SELECT mts_keylog_verify('k.mtskey');
 -- expect: ok
 -- expect: 1
+-- expect: ok (hash chain only: unlock this keystore to check its MACs)
+
+-- 15. unlocking the same keystore again logs one unlock, not a lock
+SELECT mts_unlock('k.mtskey'), mts_unlock('k.mtskey');
+SELECT group_concat(event, ',') FROM (SELECT event FROM keylog ORDER BY n DESC LIMIT 3);
+-- expect: 2|2
+-- expect: unlock,unlock,lock
+
+-- 16. a rotation that cannot be logged does not happen
+INSERT INTO sink SELECT writefile('log.bak', readfile('k.mtskey.log'));
+INSERT INTO sink SELECT writefile('k.mtskey.log', readfile('log.bak') || 'damaged tail');
+SELECT mts_key_rotate();
+SELECT mts_key_ids();
+INSERT INTO sink SELECT writefile('k.mtskey.log', readfile('log.bak'));
+-- expect error: mts_key_rotate: key-access log k.mtskey.log ends in a damaged line
+-- expect: [1,2]
+
+-- 17. a passphrase change that cannot be logged does not happen
+INSERT INTO sink SELECT writefile('k.mtskey.log', readfile('log.bak') || 'damaged tail');
+SELECT mts_keystore_passwd('k.mtskey');
+INSERT INTO sink SELECT writefile('k.mtskey.log', readfile('log.bak'));
+SELECT mts_lock(), mts_unlock('k.mtskey');
+-- expect error: mts_keystore_passwd: key-access log k.mtskey.log ends in a damaged line
+-- expect: 1|2
+
+-- 18. a damaged keystore's failed unlock is logged too
+INSERT INTO sink SELECT writefile('k.mtskey.bak', readfile('k.mtskey'));
+INSERT INTO sink SELECT writefile('k.mtskey', substr(readfile('k.mtskey.bak'), 1, 100));
+SELECT mts_unlock('k.mtskey');
+INSERT INTO sink SELECT writefile('k.mtskey', readfile('k.mtskey.bak'));
+SELECT event, line LIKE '%damaged%' FROM keylog ORDER BY n DESC LIMIT 1;
+SELECT mts_keylog_verify('k.mtskey');
+-- expect error: mts_unlock: keystore is damaged: file is truncated
+-- expect: unlock-failed|1
 -- expect: ok

@@ -94,3 +94,18 @@ SELECT k, mts_decrypt(e, 'many:' || k) FROM many ORDER BY k;
 -- expect: Client 1;Client 2;Client 3
 -- expect: 4|v4
 -- expect: 7|v7
+
+-- 15. mts_key_ids lists the keyset, and finds a blind index made under any key
+SELECT mts_key_ids();
+SELECT id FROM clients WHERE email_bidx IN (SELECT mts_blind_index('c3@example.org', 'clients.email', value) FROM json_each(mts_key_ids()));
+-- expect: [1,2,3,4,5,6,7]
+-- expect: 3
+
+-- 16. a rotation by another process reaches this connection's new envelopes within a second
+.connection 1
+SELECT mts_key_rotate();
+.connection 0
+.shell sleep 1.2
+SELECT mts_key_id(mts_encrypt('fresh', 'c'));
+-- expect: 8
+-- expect: 8
