@@ -49,14 +49,32 @@ hash_field (crypto_generichash_state *st, const MtsField *f)
 }
 
 void
+mts_audit_key_state_init (MtsAuditKeyState *state, const guint8 key[MTS_KEY_BYTES])
+{
+  crypto_generichash_init (&state->mac, key, MTS_KEY_BYTES, MTS_AUDIT_MAC_BYTES);
+  crypto_generichash_update (&state->mac, (const guint8 *) "MTSAUDIT1", 9);
+  crypto_generichash_init (&state->row, key, MTS_KEY_BYTES, MTS_AUDIT_DIGEST_BYTES);
+  crypto_generichash_update (&state->row, (const guint8 *) "MTSROW1", 7);
+}
+
+void
 mts_audit_chain_mac (const guint8 key[MTS_KEY_BYTES], guint64 seq, const MtsField *fields,
                      guint32 key_id, const guint8 *prev_mac, guint8 out[MTS_AUDIT_MAC_BYTES])
 {
-  crypto_generichash_state st;
+  MtsAuditKeyState state;
+
+  mts_audit_key_state_init (&state, key);
+  mts_audit_chain_mac_from (&state, seq, fields, key_id, prev_mac, out);
+  sodium_memzero (&state, sizeof state);
+}
+
+void
+mts_audit_chain_mac_from (const MtsAuditKeyState *state, guint64 seq, const MtsField *fields,
+                          guint32 key_id, const guint8 *prev_mac, guint8 out[MTS_AUDIT_MAC_BYTES])
+{
+  crypto_generichash_state st = state->mac;
   guint8 buf[8];
 
-  crypto_generichash_init (&st, key, MTS_KEY_BYTES, MTS_AUDIT_MAC_BYTES);
-  crypto_generichash_update (&st, (const guint8 *) "MTSAUDIT1", 9);
   put_be (buf, seq, 8);
   crypto_generichash_update (&st, buf, 8);
   for (int i = 0; i < MTS_AUDIT_N_FIELDS; i++)
@@ -76,6 +94,12 @@ mts_row_digest_init (MtsRowDigest *d, const guint8 key[MTS_KEY_BYTES])
 
   crypto_generichash_init (st, key, MTS_KEY_BYTES, MTS_AUDIT_DIGEST_BYTES);
   crypto_generichash_update (st, (const guint8 *) "MTSROW1", 7);
+}
+
+void
+mts_row_digest_init_from (MtsRowDigest *d, const MtsAuditKeyState *state)
+{
+  d->st = state->row;
 }
 
 void

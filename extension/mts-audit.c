@@ -14,8 +14,9 @@
 **        HEAD (from mts_audit_head) it also proves nothing was cut off the tail.
 **   mts_audit_head()         '<seq>:<hex MAC>' of the last entry, or NULL.
 **
-** Used by the triggers, and so not SQLITE_DIRECTONLY:
-**   mts_audit_key_id(T), mts_audit_digest(V, ...), mts_audit_mac(...).
+** Used by the triggers, and so not SQLITE_DIRECTONLY (internal; see
+** entry_insert_sql): mts_audit_begin, mts_audit_seq, mts_audit_key_id,
+** mts_audit_digest, mts_audit_set_digest, mts_audit_mac.
 ** Each fails while the keystore is locked, so a write to an audited table
 ** fails rather than go unaudited.
 **
@@ -28,6 +29,7 @@ SQLITE_EXTENSION_INIT3
 
 #include <sodium.h>
 #include <string.h>
+#include <time.h>
 
 #include "mts-audit-chain.h"
 #include "mts-error.h"
@@ -131,10 +133,19 @@ exec_sql (sqlite3 *db, const char *sql, GError **error)
 
 /* ---- the entry-appending SQL shared by triggers and C ---- */
 
-/* Builds the INSERT that appends one entry.  Each argument is an SQL
- * expression.  The inner SELECT is not flattened (OFFSET 0), so every value
- * is computed once and the MAC covers exactly what is stored; the key id
- * comes first so a locked keystore is reported before anything else. */
+/* Builds the INSERT that appends one entry; each argument is an SQL
+ * expression.  Each value is computed once: mts_audit_begin() opens the
+ * entry in the connection's state (number, previous MAC, time, key id) and
+ * returns its time, mts_audit_digest() records the digests it returns
+ * there, mts_audit_mac() MACs exactly what is stored, and mts_audit_seq()
+ * hands over the entry's number.  SQLite computes the values of ordinary
+ * columns in table order and the INTEGER PRIMARY KEY last; each function
+ * checks that the one before it ran, so a change in that order fails
+ * loudly instead of writing a bad entry.  A locked keystore is reported
+ * before anything is computed.  It is a VALUES insert, not INSERT ...
+ * SELECT: reading mts_audit in a SELECT that inserts into it makes SQLite
+ * materialise the row in a temporary table first, which tripled the cost
+ * of an audited write. */
 static char *
 entry_insert_sql (const char *target, const char *action, const char *row_id,
                   const char *columns, const char *old_digest, const char *new_digest,
@@ -142,14 +153,13 @@ entry_insert_sql (const char *target, const char *action, const char *row_id,
 {
   return g_strdup_printf (
     "INSERT INTO mts_audit (seq, at, actor, action, target, row_id, changed_columns, "
-    "old_digest, new_digest, detail, key_id, mac) "
-    "SELECT s, a, w, x, t, r, c, o, n, d, k, mts_audit_mac(s, a, w, x, t, r, c, o, n, d, k, p) "
-    "FROM (SELECT mts_audit_key_id(%s) AS k, "
-    "coalesce((SELECT max(seq) FROM mts_audit), 0) + 1 AS s, "
-    "strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', 'now') AS a, mts_actor() AS w, "
-    "%s AS x, %s AS t, %s AS r, %s AS c, %s AS o, %s AS n, %s AS d, "
-    "(SELECT mac FROM mts_audit ORDER BY seq DESC LIMIT 1) AS p LIMIT -1 OFFSET 0)",
-    target, action, target, row_id, columns, old_digest, new_digest, detail);
+    "old_digest, new_digest, detail, key_id, mac) VALUES (mts_audit_seq(), "
+    "mts_audit_begin(%s, (SELECT max(seq) FROM mts_audit), "
+    "(SELECT mac FROM mts_audit ORDER BY seq DESC LIMIT 1)), "
+    "mts_actor(), %s, %s, %s, %s, %s, %s, %s, mts_audit_key_id(), "
+    "mts_audit_mac(%s, %s, %s, %s, %s))",
+    target, action, target, row_id, columns, old_digest, new_digest, detail,
+    action, target, row_id, columns, detail);
 }
 
 /* What the triggers of one table are generated from. */
@@ -195,12 +205,14 @@ row_expr (const TableShape *shape, const char *which)
 static char *
 digest_expr (const TableShape *shape, const char *which)
 {
-  GString *s = g_string_new ("mts_audit_digest(");
+  GString *s = g_string_new (NULL);
+
+  g_string_printf (s, "mts_audit_digest(%d", strcmp (which, "OLD") == 0 ? 1 : 2);
 
   for (int i = 0; shape->columns[i]; i++)
     {
       g_autofree char *col = quote_ident (shape->columns[i]);
-      g_string_append_printf (s, "%s%s.%s", i ? ", " : "", which, col);
+      g_string_append_printf (s, ", %s.%s", which, col);
     }
   g_string_append_c (s, ')');
   return g_string_free (s, FALSE);
@@ -383,7 +395,8 @@ static gboolean
 append_entry (sqlite3 *db, const char *target, const char *action, sqlite3_value *row_id,
               const char *columns, const guint8 *new_digest, const char *detail, GError **error)
 {
-  g_autofree char *sql = entry_insert_sql ("?1", "?2", "?3", "?4", "NULL", "?5", "?6");
+  g_autofree char *sql = entry_insert_sql ("?1", "?2", "?3", "?4", "NULL",
+                                          "mts_audit_set_digest(2, ?5)", "?6");
   sqlite3_stmt *st = NULL;
   gboolean ok;
 
@@ -469,12 +482,17 @@ actor_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
   sqlite3_result_text (ctx, conn_actor (conn), -1, SQLITE_TRANSIENT);
 }
 
-/* mts_audit_key_id(TABLE): the primary key id; fails while locked. */
+/* mts_audit_begin(TARGET, LAST_SEQ, LAST_MAC): opens an entry, returns its
+ * time.  Fails while locked, naming the audited table. */
 static void
-audit_key_id_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
+audit_begin_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
   MtsConn *conn = sqlite3_user_data (ctx);
+  MtsAuditPending *e = &conn->pending;
   const char *target = (const char *) sqlite3_value_text (argv[0]);
+  gint64 now;
+  time_t secs;
+  struct tm tm;
 
   if (conn->ks == NULL)
     {
@@ -482,61 +500,158 @@ audit_key_id_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
                               "unlock it before writing", target ? target : "this table");
       return;
     }
-  sqlite3_result_int64 (ctx, mts_keystore_primary_id (conn->ks));
+  memset (e, 0, sizeof *e);
+  e->seq = sqlite3_value_int64 (argv[1]) + 1;
+  if (sqlite3_value_type (argv[2]) != SQLITE_NULL)
+    {
+      if (sqlite3_value_bytes (argv[2]) != MTS_AUDIT_MAC_BYTES)
+        {
+          mts_result_errorf (ctx, "mts_audit: the last entry's MAC is malformed; "
+                                  "run mts_audit_verify()");
+          return;
+        }
+      memcpy (e->prev_mac, sqlite3_value_blob (argv[2]), MTS_AUDIT_MAC_BYTES);
+      e->has_prev = TRUE;
+    }
+  else if (e->seq != 1)
+    {
+      mts_result_errorf (ctx, "mts_audit: entry %lld has no MAC; run mts_audit_verify()",
+                         (long long) e->seq - 1);
+      return;
+    }
+  mts_keystore_refresh (conn->ks);
+  e->key_id = mts_keystore_primary_id (conn->ks);
+  now = g_get_real_time ();
+  secs = (time_t) (now / G_USEC_PER_SEC);
+  gmtime_r (&secs, &tm);
+  g_snprintf (e->at, sizeof e->at, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+              (int) (now % G_USEC_PER_SEC / 1000));
+  e->open = TRUE;
+  sqlite3_result_text (ctx, e->at, -1, SQLITE_TRANSIENT);
 }
 
-/* mts_audit_digest(V, ...): keyed digest of a row's values. */
+static MtsAuditPending *
+require_open_entry (sqlite3_context *ctx, const char *fn)
+{
+  MtsConn *conn = sqlite3_user_data (ctx);
+
+  if (!conn->pending.open || conn->ks == NULL)
+    {
+      mts_result_errorf (ctx, "%s: no audit entry is open (only the audit triggers call this)", fn);
+      return NULL;
+    }
+  return &conn->pending;
+}
+
+/* mts_audit_seq(): the number of the entry just MACed; closes it. */
+static void
+audit_seq_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  MtsConn *conn = sqlite3_user_data (ctx);
+  MtsAuditPending *e = &conn->pending;
+
+  if (!e->macked)
+    {
+      mts_result_errorf (ctx, "mts_audit_seq: no audit entry is complete (only the audit "
+                              "triggers call this)");
+      return;
+    }
+  e->macked = FALSE;
+  sqlite3_result_int64 (ctx, e->seq);
+}
+
+/* mts_audit_key_id(): the open entry's key id. */
+static void
+audit_key_id_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  MtsAuditPending *e = require_open_entry (ctx, "mts_audit_key_id");
+
+  if (e != NULL)
+    sqlite3_result_int64 (ctx, e->key_id);
+}
+
+/* mts_audit_digest(SLOT, V, ...): keyed digest of a row's values; SLOT 1
+ * is the old row, 2 the new one. */
 static void
 audit_digest_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-  MtsKeystore *ks;
+  MtsConn *conn = sqlite3_user_data (ctx);
+  MtsAuditPending *e = require_open_entry (ctx, "mts_audit_digest");
   MtsRowDigest d;
-  guint8 out[MTS_AUDIT_DIGEST_BYTES];
+  int slot;
 
-  if ((ks = mts_require_unlocked (ctx, "mts_audit_digest")) == NULL)
+  if (e == NULL)
     return;
-  mts_row_digest_init (&d, mts_keystore_subkey (ks, mts_keystore_primary_id (ks), MTS_PURPOSE_AUDIT));
-  for (int i = 0; i < argc; i++)
+  slot = argc > 0 ? sqlite3_value_int (argv[0]) : 0;
+  if (slot != 1 && slot != 2)
+    {
+      mts_result_errorf (ctx, "mts_audit_digest: slot must be 1 (old) or 2 (new)");
+      return;
+    }
+  mts_row_digest_init (&d, mts_keystore_subkey (conn->ks, e->key_id, MTS_PURPOSE_AUDIT));
+  for (int i = 1; i < argc; i++)
     {
       MtsField f;
       field_from_value (argv[i], &f);
       mts_row_digest_add (&d, &f);
     }
-  mts_row_digest_final (&d, out);
-  sqlite3_result_blob (ctx, out, sizeof out, SQLITE_TRANSIENT);
+  mts_row_digest_final (&d, e->digest[slot - 1]);
+  e->has_digest[slot - 1] = TRUE;
+  sqlite3_result_blob (ctx, e->digest[slot - 1], MTS_AUDIT_DIGEST_BYTES, SQLITE_TRANSIENT);
 }
 
-/* mts_audit_mac(seq, at, actor, action, target, row_id, columns, old, new, detail, key_id, prev) */
+/* mts_audit_set_digest(SLOT, DIGEST): a digest computed in C (baselines). */
+static void
+audit_set_digest_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  MtsAuditPending *e = require_open_entry (ctx, "mts_audit_set_digest");
+  int slot = sqlite3_value_int (argv[0]);
+
+  if (e == NULL)
+    return;
+  if (sqlite3_value_type (argv[1]) == SQLITE_NULL)
+    return;
+  if ((slot != 1 && slot != 2) || sqlite3_value_bytes (argv[1]) != MTS_AUDIT_DIGEST_BYTES)
+    {
+      mts_result_errorf (ctx, "mts_audit_set_digest: a 16-byte digest for slot 1 or 2 is needed");
+      return;
+    }
+  memcpy (e->digest[slot - 1], sqlite3_value_blob (argv[1]), MTS_AUDIT_DIGEST_BYTES);
+  e->has_digest[slot - 1] = TRUE;
+  sqlite3_result_value (ctx, argv[1]);
+}
+
+/* mts_audit_mac(ACTION, TARGET, ROW_ID, COLUMNS, DETAIL): the MAC of the open
+ * entry, chained to the previous one; leaves it for mts_audit_seq(). */
 static void
 audit_mac_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-  MtsKeystore *ks;
+  MtsConn *conn = sqlite3_user_data (ctx);
+  MtsAuditPending *e = require_open_entry (ctx, "mts_audit_mac");
   MtsField fields[MTS_AUDIT_N_FIELDS];
-  const guint8 *key, *prev = NULL;
+  const char *actor;
   guint8 mac[MTS_AUDIT_MAC_BYTES];
-  sqlite3_int64 key_id = sqlite3_value_int64 (argv[10]);
 
-  if ((ks = mts_require_unlocked (ctx, "mts_audit_mac")) == NULL)
+  if (e == NULL)
     return;
-  key = key_id > 0 && key_id <= G_MAXUINT32 ? audit_key (ks, (guint32) key_id) : NULL;
-  if (key == NULL)
-    {
-      mts_result_errorf (ctx, "mts_audit_mac: no key id %lld", (long long) key_id);
-      return;
-    }
-  if (sqlite3_value_type (argv[11]) != SQLITE_NULL)
-    {
-      if (sqlite3_value_bytes (argv[11]) != MTS_AUDIT_MAC_BYTES)
-        {
-          mts_result_errorf (ctx, "mts_audit_mac: the previous entry's MAC is malformed");
-          return;
-        }
-      prev = sqlite3_value_blob (argv[11]);
-    }
-  for (int i = 0; i < MTS_AUDIT_N_FIELDS; i++)
-    field_from_value (argv[1 + i], &fields[i]);
-  mts_audit_chain_mac (key, (guint64) sqlite3_value_int64 (argv[0]), fields, (guint32) key_id,
-                       prev, mac);
+  actor = conn_actor (conn);
+  memset (fields, 0, sizeof fields);
+  fields[MTS_AUDIT_AT] = (MtsField) { .type = MTS_FIELD_TEXT, .bytes = e->at, .len = strlen (e->at) };
+  fields[MTS_AUDIT_ACTOR] = (MtsField) { .type = MTS_FIELD_TEXT, .bytes = actor, .len = strlen (actor) };
+  field_from_value (argv[0], &fields[MTS_AUDIT_ACTION]);
+  field_from_value (argv[1], &fields[MTS_AUDIT_TARGET]);
+  field_from_value (argv[2], &fields[MTS_AUDIT_ROW_ID]);
+  field_from_value (argv[3], &fields[MTS_AUDIT_COLUMNS]);
+  for (int i = 0; i < 2; i++)
+    if (e->has_digest[i])
+      fields[MTS_AUDIT_OLD_DIGEST + i] = (MtsField) { .type = MTS_FIELD_BLOB, .bytes = e->digest[i],
+                                                      .len = MTS_AUDIT_DIGEST_BYTES };
+  field_from_value (argv[4], &fields[MTS_AUDIT_DETAIL]);
+  mts_audit_chain_mac (mts_keystore_subkey (conn->ks, e->key_id, MTS_PURPOSE_AUDIT), (guint64) e->seq,
+                       fields, e->key_id, e->has_prev ? e->prev_mac : NULL, mac);
+  e->open = FALSE;
+  e->macked = TRUE;
   sqlite3_result_blob (ctx, mac, sizeof mac, SQLITE_TRANSIENT);
 }
 
@@ -731,14 +846,68 @@ audit_head_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /* ---- verification ---- */
 
+/* What the log says a row holds now. */
 typedef struct {
+  gint64 id;             /* integer row ids */
+  char *text;            /* text row ids (NULL for integers) */
   guint32 key_id;
+  gboolean seen;
   guint8 digest[MTS_AUDIT_DIGEST_BYTES];
 } RowState;
 
+static guint
+row_state_hash (gconstpointer p)
+{
+  const RowState *r = p;
+  return r->text ? g_str_hash (r->text) : g_int64_hash (&r->id);
+}
+
+static gboolean
+row_state_equal (gconstpointer a, gconstpointer b)
+{
+  const RowState *x = a, *y = b;
+  if ((x->text == NULL) != (y->text == NULL))
+    return FALSE;
+  return x->text ? strcmp (x->text, y->text) == 0 : x->id == y->id;
+}
+
+static void
+row_state_free (gpointer p)
+{
+  RowState *r = p;
+  g_free (r->text);
+  g_free (r);
+}
+
+/* Fills @key (a lookup key, not owned) from a row id value. */
+static void
+row_state_key (RowState *key, sqlite3_value *v)
+{
+  memset (key, 0, sizeof *key);
+  if (sqlite3_value_type (v) == SQLITE_INTEGER)
+    key->id = sqlite3_value_int64 (v);
+  else
+    key->text = (char *) (sqlite3_value_text (v) ? (const char *) sqlite3_value_text (v) : "");
+}
+
+/* A row id as people read it, for messages. (transfer full) */
+static char *
+row_label (sqlite3_value *v)
+{
+  if (sqlite3_value_type (v) == SQLITE_INTEGER)
+    return g_strdup_printf ("%lld", (long long) sqlite3_value_int64 (v));
+  return g_strdup (sqlite3_value_text (v) ? (const char *) sqlite3_value_text (v) : "NULL");
+}
+
+static char *
+row_state_label (const RowState *r)
+{
+  return r->text ? g_strdup (r->text) : g_strdup_printf ("%lld", (long long) r->id);
+}
+
 typedef struct {
   TableShape shape;
-  GHashTable *rows;   /* row key -> RowState */
+  GHashTable *rows;   /* set of RowState */
 } TableState;
 
 static void
@@ -751,33 +920,37 @@ table_state_free (gpointer p)
   g_free (t);
 }
 
-/* A printable, typed key for a row id value. */
-static char *
-row_key (sqlite3_value *v)
-{
-  switch (sqlite3_value_type (v))
-    {
-    case SQLITE_INTEGER:
-      return g_strdup_printf ("i%lld", (long long) sqlite3_value_int64 (v));
-    case SQLITE_NULL:
-      return g_strdup ("n");
-    default:
-      return g_strdup_printf ("t%s", (const char *) sqlite3_value_text (v));
-    }
-}
-
-static const char *
-row_label (const char *key)
-{
-  return key + 1;
-}
-
 typedef struct {
   sqlite3 *db;
   MtsKeystore *ks;
   GHashTable *tables;   /* name -> TableState, for tables with audit enabled */
+  GHashTable *states;   /* key id -> MtsAuditKeyState (sodium memory) */
   char *error;          /* first problem found */
 } Verify;
+
+static void
+key_state_free (gpointer p)
+{
+  sodium_free (p);
+}
+
+/* The prepared hash states of audit key @key_id, or NULL if the keystore
+ * lacks it. */
+static const MtsAuditKeyState *
+verify_key_state (Verify *v, guint32 key_id)
+{
+  MtsAuditKeyState *state = g_hash_table_lookup (v->states, GUINT_TO_POINTER (key_id));
+  const guint8 *key;
+
+  if (state != NULL)
+    return state;
+  key = audit_key (v->ks, key_id);
+  if (key == NULL || (state = sodium_malloc (sizeof *state)) == NULL)
+    return NULL;
+  mts_audit_key_state_init (state, key);
+  g_hash_table_insert (v->states, GUINT_TO_POINTER (key_id), state);
+  return state;
+}
 
 static gboolean
 verify_fail (Verify *v, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
@@ -799,17 +972,19 @@ track_entry (Verify *v, const char *action, const char *target, sqlite3_value *r
              const char *columns, sqlite3_value *new_digest, sqlite3_value *detail, guint32 key_id)
 {
   TableState *t;
+  RowState key;
 
   if (target == NULL)
     return;
   if (strcmp (action, "enable") == 0)
     {
+      const char *pk = (const char *) sqlite3_value_text (detail);
+
       t = g_new0 (TableState, 1);
       t->shape.table = g_strdup (target);
-      const char *pk = (const char *) sqlite3_value_text (detail);
       t->shape.pk = pk && strcmp (pk, "rowid") != 0 ? g_strdup (pk) : NULL;
       t->shape.columns = g_strsplit (columns ? columns : "", ",", -1);
-      t->rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      t->rows = g_hash_table_new_full (row_state_hash, row_state_equal, row_state_free, NULL);
       g_hash_table_replace (v->tables, g_strdup (target), t);
       return;
     }
@@ -823,24 +998,48 @@ track_entry (Verify *v, const char *action, const char *target, sqlite3_value *r
     return;
   if (strcmp (action, "delete") == 0)
     {
-      g_autofree char *key = row_key (row_id);
-      g_hash_table_remove (t->rows, key);
+      row_state_key (&key, row_id);
+      g_hash_table_remove (t->rows, &key);
     }
   else if (strcmp (action, "insert") == 0 || strcmp (action, "update") == 0
            || strcmp (action, "baseline") == 0)
     {
-      RowState *rs = g_new0 (RowState, 1);
+      RowState *rs;
 
-      if (strcmp (action, "update") == 0 && sqlite3_value_type (detail) != SQLITE_NULL)
+      if (action[0] == 'u' && sqlite3_value_type (detail) != SQLITE_NULL)
         {
-          g_autofree char *old_key = row_key (detail);
-          g_hash_table_remove (t->rows, old_key);
+          row_state_key (&key, detail);   /* the row's key changed: forget the old one */
+          g_hash_table_remove (t->rows, &key);
+        }
+      row_state_key (&key, row_id);
+      rs = g_hash_table_lookup (t->rows, &key);
+      if (rs == NULL)
+        {
+          rs = g_new0 (RowState, 1);
+          rs->id = key.id;
+          rs->text = g_strdup (key.text);
+          g_hash_table_add (t->rows, rs);
         }
       rs->key_id = key_id;
       if (sqlite3_value_bytes (new_digest) == MTS_AUDIT_DIGEST_BYTES)
         memcpy (rs->digest, sqlite3_value_blob (new_digest), MTS_AUDIT_DIGEST_BYTES);
-      g_hash_table_replace (t->rows, row_key (row_id), rs);
+      else
+        memset (rs->digest, 0, MTS_AUDIT_DIGEST_BYTES);
     }
+}
+
+/* "update on clients row 2", "login dr.smith": what an entry is, for messages. */
+static char *
+entry_label (sqlite3_stmt *st)
+{
+  const char *action = (const char *) sqlite3_column_text (st, 3);
+  const char *target = (const char *) sqlite3_column_text (st, 4);
+  g_autofree char *row = NULL;
+
+  if (sqlite3_column_type (st, 5) == SQLITE_NULL)
+    return g_strdup_printf ("%s %s", action ? action : "?", target ? target : "");
+  row = row_label (sqlite3_column_value (st, 5));
+  return g_strdup_printf ("%s on %s row %s", action ? action : "?", target ? target : "?", row);
 }
 
 /* Walks the chain; records the MAC of entry @head_seq into @head_mac. */
@@ -849,7 +1048,7 @@ verify_chain (Verify *v, gint64 head_seq, guint8 *head_mac, gboolean *head_found
 {
   sqlite3_stmt *st = NULL;
   guint8 prev[MTS_AUDIT_MAC_BYTES];
-  gboolean have_prev = FALSE;
+  gboolean have_prev = FALSE, ok = TRUE;
   gint64 expected = 1;
   int rc;
 
@@ -857,57 +1056,47 @@ verify_chain (Verify *v, gint64 head_seq, guint8 *head_mac, gboolean *head_found
                                  "old_digest, new_digest, detail, key_id, mac "
                                  "FROM main.mts_audit ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
     return verify_fail (v, "cannot read the audit log: %s", sqlite3_errmsg (v->db));
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+  while (ok && (rc = sqlite3_step (st)) == SQLITE_ROW)
     {
       gint64 seq = sqlite3_column_int64 (st, 0);
       sqlite3_int64 key_id = sqlite3_column_int64 (st, 10);
       const char *action = (const char *) sqlite3_column_text (st, 3);
-      const char *target = (const char *) sqlite3_column_text (st, 4);
+      const MtsAuditKeyState *state;
       MtsField fields[MTS_AUDIT_N_FIELDS];
       guint8 mac[MTS_AUDIT_MAC_BYTES];
-      const guint8 *key;
-      g_autofree char *what = NULL;
 
-      {
-        g_autofree char *rk = row_key (sqlite3_column_value (st, 5));
-        what = sqlite3_column_type (st, 5) == SQLITE_NULL
-          ? g_strdup_printf ("%s %s", action ? action : "?", target ? target : "")
-          : g_strdup_printf ("%s on %s row %s", action ? action : "?", target ? target : "?",
-                             row_label (rk));
-      }
       if (seq != expected)
         {
-          sqlite3_finalize (st);
-          if (seq > expected)
-            return verify_fail (v, "entry %" G_GINT64_FORMAT " is missing (the next entry is %"
-                                G_GINT64_FORMAT "): entries were deleted", expected, seq);
-          return verify_fail (v, "entry %" G_GINT64_FORMAT " is out of sequence", seq);
+          ok = seq > expected
+            ? verify_fail (v, "entry %" G_GINT64_FORMAT " is missing (the next entry is %"
+                           G_GINT64_FORMAT "): entries were deleted", expected, seq)
+            : verify_fail (v, "entry %" G_GINT64_FORMAT " is out of sequence", seq);
+          break;
         }
-      key = key_id > 0 && key_id <= G_MAXUINT32 ? audit_key (v->ks, (guint32) key_id) : NULL;
-      if (key == NULL)
+      state = key_id > 0 && key_id <= G_MAXUINT32 ? verify_key_state (v, (guint32) key_id) : NULL;
+      if (state == NULL)
         {
-          sqlite3_finalize (st);
-          return verify_fail (v, "entry %" G_GINT64_FORMAT " (%s) names key id %lld, which the "
-                              "keystore does not hold", seq, what, (long long) key_id);
+          g_autofree char *what = entry_label (st);
+          ok = verify_fail (v, "entry %" G_GINT64_FORMAT " (%s) names key id %lld, which the "
+                            "keystore does not hold", seq, what, (long long) key_id);
+          break;
         }
       for (int i = 0; i < MTS_AUDIT_N_FIELDS; i++)
         field_from_column (st, 1 + i, &fields[i]);
-      mts_audit_chain_mac (key, (guint64) seq, fields, (guint32) key_id, have_prev ? prev : NULL, mac);
+      mts_audit_chain_mac_from (state, (guint64) seq, fields, (guint32) key_id,
+                                have_prev ? prev : NULL, mac);
       if (sqlite3_column_bytes (st, 11) != MTS_AUDIT_MAC_BYTES
-          || sodium_memcmp (mac, sqlite3_column_blob (st, 11), MTS_AUDIT_MAC_BYTES) != 0)
+          || sodium_memcmp (mac, sqlite3_column_blob (st, 11), MTS_AUDIT_MAC_BYTES) != 0
+          || action == NULL)
         {
-          sqlite3_finalize (st);
-          return verify_fail (v, "entry %" G_GINT64_FORMAT " (%s): MAC does not verify: the entry "
-                              "was edited, swapped or forged", seq, what);
+          g_autofree char *what = entry_label (st);
+          ok = verify_fail (v, "entry %" G_GINT64_FORMAT " (%s): MAC does not verify: the entry "
+                            "was edited, swapped or forged", seq, what);
+          break;
         }
-      if (action == NULL)
-        {
-          sqlite3_finalize (st);
-          return verify_fail (v, "entry %" G_GINT64_FORMAT " has no action", seq);
-        }
-      track_entry (v, action, target, sqlite3_column_value (st, 5),
-                   (const char *) sqlite3_column_text (st, 6), sqlite3_column_value (st, 8),
-                   sqlite3_column_value (st, 9), (guint32) key_id);
+      track_entry (v, action, (const char *) sqlite3_column_text (st, 4),
+                   sqlite3_column_value (st, 5), (const char *) sqlite3_column_text (st, 6),
+                   sqlite3_column_value (st, 8), sqlite3_column_value (st, 9), (guint32) key_id);
       memcpy (prev, mac, MTS_AUDIT_MAC_BYTES);
       have_prev = TRUE;
       if (seq == head_seq)
@@ -917,11 +1106,11 @@ verify_chain (Verify *v, gint64 head_seq, guint8 *head_mac, gboolean *head_found
         }
       expected++;
     }
+  if (ok && rc != SQLITE_DONE)
+    ok = verify_fail (v, "cannot read the audit log: %s", sqlite3_errmsg (v->db));
   sqlite3_finalize (st);
   *last = expected - 1;
-  if (rc != SQLITE_DONE)
-    return verify_fail (v, "cannot read the audit log: %s", sqlite3_errmsg (v->db));
-  return TRUE;
+  return ok;
 }
 
 /* Checks an audited table: its triggers are ours, unaltered, and each row
@@ -930,10 +1119,10 @@ static gboolean
 verify_table (Verify *v, TableState *t)
 {
   g_autofree char *select_sql = NULL;
-  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   sqlite3_stmt *st = NULL;
   GHashTableIter iter;
-  gpointer key;
+  gpointer item;
+  gboolean ok = TRUE;
   int rc;
 
   for (gsize i = 0; i < G_N_ELEMENTS (trigger_actions); i++)
@@ -949,56 +1138,70 @@ verify_table (Verify *v, TableState *t)
       if (sqlite3_step (st) == SQLITE_ROW)
         found = (const char *) sqlite3_column_text (st, 0);
       if (found == NULL || strcmp (found, expected) != 0)
-        {
-          sqlite3_finalize (st);
-          return verify_fail (v, "the %s trigger of audited table %s is %s", trigger_actions[i],
-                              t->shape.table, found ? "altered" : "missing (dropped outside mts_audit_disable)");
-        }
+        ok = verify_fail (v, "the %s trigger of audited table %s is %s", trigger_actions[i],
+                          t->shape.table,
+                          found ? "altered" : "missing (dropped outside mts_audit_disable)");
       sqlite3_finalize (st);
       st = NULL;
+      if (!ok)
+        return FALSE;
     }
 
   select_sql = select_rows_sql (&t->shape);
   if (sqlite3_prepare_v2 (v->db, select_sql, -1, &st, NULL) != SQLITE_OK)
     return verify_fail (v, "cannot read audited table %s: %s", t->shape.table, sqlite3_errmsg (v->db));
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+  while (ok && (rc = sqlite3_step (st)) == SQLITE_ROW)
     {
-      g_autofree char *k = row_key (sqlite3_column_value (st, 0));
-      RowState *rs = g_hash_table_lookup (t->rows, k);
+      RowState key, *rs;
+      const MtsAuditKeyState *state;
       guint8 digest[MTS_AUDIT_DIGEST_BYTES];
-      const guint8 *akey;
+      MtsRowDigest d;
 
+      row_state_key (&key, sqlite3_column_value (st, 0));
+      rs = g_hash_table_lookup (t->rows, &key);
       if (rs == NULL)
         {
-          sqlite3_finalize (st);
-          return verify_fail (v, "row %s of %s has no audit entry: it was written while the "
-                              "audit triggers were off", row_label (k), t->shape.table);
+          g_autofree char *row = row_label (sqlite3_column_value (st, 0));
+          ok = verify_fail (v, "row %s of %s has no audit entry: it was written while the "
+                            "audit triggers were off", row, t->shape.table);
+          break;
         }
-      akey = audit_key (v->ks, rs->key_id);
-      if (akey == NULL)
+      state = verify_key_state (v, rs->key_id);
+      if (state == NULL)
         {
-          sqlite3_finalize (st);
-          return verify_fail (v, "row %s of %s: key id %u is not in the keystore", row_label (k),
-                              t->shape.table, rs->key_id);
+          g_autofree char *row = row_label (sqlite3_column_value (st, 0));
+          ok = verify_fail (v, "row %s of %s: key id %u is not in the keystore", row,
+                            t->shape.table, rs->key_id);
+          break;
         }
-      digest_row (st, akey, digest);
+      mts_row_digest_init_from (&d, state);
+      for (int i = 1; i < sqlite3_column_count (st); i++)
+        {
+          MtsField f;
+          field_from_column (st, i, &f);
+          mts_row_digest_add (&d, &f);
+        }
+      mts_row_digest_final (&d, digest);
       if (sodium_memcmp (digest, rs->digest, MTS_AUDIT_DIGEST_BYTES) != 0)
         {
-          sqlite3_finalize (st);
-          return verify_fail (v, "row %s of %s does not match its last audit entry: it was "
-                              "changed without one", row_label (k), t->shape.table);
+          g_autofree char *row = row_label (sqlite3_column_value (st, 0));
+          ok = verify_fail (v, "row %s of %s does not match its last audit entry: it was "
+                            "changed without one", row, t->shape.table);
+          break;
         }
-      g_hash_table_add (seen, g_hash_table_lookup_extended (t->rows, k, &key, NULL) ? key : NULL);
+      rs->seen = TRUE;
     }
+  if (ok && rc != SQLITE_DONE)
+    ok = verify_fail (v, "cannot read audited table %s: %s", t->shape.table, sqlite3_errmsg (v->db));
   sqlite3_finalize (st);
-  if (rc != SQLITE_DONE)
-    return verify_fail (v, "cannot read audited table %s: %s", t->shape.table, sqlite3_errmsg (v->db));
   g_hash_table_iter_init (&iter, t->rows);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    if (!g_hash_table_contains (seen, key))
-      return verify_fail (v, "row %s of %s was deleted without an audit entry",
-                          row_label (key), t->shape.table);
-  return TRUE;
+  while (ok && g_hash_table_iter_next (&iter, &item, NULL))
+    if (!((RowState *) item)->seen)
+      {
+        g_autofree char *row = row_state_label (item);
+        ok = verify_fail (v, "row %s of %s was deleted without an audit entry", row, t->shape.table);
+      }
+  return ok;
 }
 
 /* Every table carrying audit triggers must have been enabled in the log;
@@ -1070,6 +1273,7 @@ audit_verify_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
       return;
     }
   v.tables = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, table_state_free);
+  v.states = g_hash_table_new_full (NULL, NULL, NULL, key_state_free);
   ok = verify_chain (&v, head_seq, found_mac, &head_found, &last);
   if (ok && head_seq > 0)
     {
@@ -1099,6 +1303,7 @@ audit_verify_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
         ok = verify_fail (&v, "the append-only guard triggers on mts_audit were dropped");
     }
   g_hash_table_unref (v.tables);
+  g_hash_table_unref (v.states);
   if (ok)
     sqlite3_result_text (ctx, "ok", -1, SQLITE_STATIC);
   else
@@ -1124,9 +1329,12 @@ mts_audit_register (sqlite3 *db, MtsConn *conn)
     { "mts_audit_verify", 1, SQLITE_DIRECTONLY, audit_verify_func },
     { "mts_audit_head", 0, 0, audit_head_func },
     /* Called by the audit triggers: these cannot be direct-only. */
-    { "mts_audit_key_id", 1, 0, audit_key_id_func },
+    { "mts_audit_begin", 3, 0, audit_begin_func },
+    { "mts_audit_seq", 0, 0, audit_seq_func },
+    { "mts_audit_key_id", 0, 0, audit_key_id_func },
     { "mts_audit_digest", -1, 0, audit_digest_func },
-    { "mts_audit_mac", 12, 0, audit_mac_func },
+    { "mts_audit_set_digest", 2, 0, audit_set_digest_func },
+    { "mts_audit_mac", 5, 0, audit_mac_func },
   };
   int rc = SQLITE_OK;
 

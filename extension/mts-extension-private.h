@@ -7,12 +7,28 @@
 
 #include "mts-keystore.h"
 
+/* The audit entry being written by one INSERT of an audit trigger: set up
+ * by mts_audit_begin(), filled by mts_audit_digest(), MACed by
+ * mts_audit_mac(), numbered by mts_audit_seq() (see mts-audit.c). */
+typedef struct {
+  gboolean open;               /* begun, not yet MACed */
+  gboolean macked;             /* MACed, its number not yet taken */
+  gint64 seq;
+  gboolean has_prev;
+  guint8 prev_mac[32];
+  guint32 key_id;
+  char at[32];
+  gboolean has_digest[2];      /* old, new */
+  guint8 digest[2][16];
+} MtsAuditPending;
+
 /* Per-connection state, shared by every function registered on it and
  * freed when the last of them is dropped (the connection closes). */
 typedef struct {
   int refs;
   MtsKeystore *ks;
   char *actor;        /* who the audit log names; NULL means the OS user */
+  MtsAuditPending pending;   /* the audit entry being written */
 } MtsConn;
 
 void mts_conn_unref (void *conn);
