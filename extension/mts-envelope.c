@@ -85,6 +85,7 @@ mts_envelope_seal (guint8 *out, guint32 key_id, const guint8 key[MTS_KEY_BYTES],
   unsigned long long ct_len = 0;
 
   g_return_if_fail (key_id != 0);
+  g_return_if_fail ((type != MTS_VALUE_INTEGER && type != MTS_VALUE_REAL) || value_len == 8);
 
   out[0] = MTS_ENVELOPE_VERSION;
   out[1] = MTS_ENVELOPE_ALG_XCHACHA20POLY1305;

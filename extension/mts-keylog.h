@@ -10,9 +10,12 @@
  *              or "-" for events recorded without the key (a failed unlock)
  *
  * chain(0) is 32 zero bytes.  Editing, deleting or reordering a line breaks
- * the hash chain; rewriting the chain from some point on is caught by the
- * MACs, which only a holder of the master key can compute.  The log lives
- * outside the database, so it survives a tampered or deleted database.
+ * the hash chain at that line; rewriting the chain from some point on is
+ * caught by the next MAC, which only a holder of the master key can
+ * compute.  What no chain can show is a cut at the end: entries after the
+ * last MAC (failed unlocks, say) can be removed or altered by anyone who can
+ * write the file.  The log lives outside the database, so it survives a
+ * tampered or deleted database.
  */
 #pragma once
 

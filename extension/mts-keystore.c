@@ -585,7 +585,6 @@ gboolean
 mts_keystore_create (const char *path, const char *passphrase, gsize passphrase_len,
                      MtsKdfLevel level, GError **error)
 {
-  g_autoptr (GError) local = NULL;
   g_autofree char *detail = NULL;
   MtsKeystore *ks = NULL;
   KeySlot *first = NULL;
@@ -695,11 +694,15 @@ mts_keystore_unlock (const char *path, const char *passphrase, gsize passphrase_
     return NULL;
   if (!mts_keystore_parse (data, len, &f, &local))
     {
-      /* A damaged keystore is worth a log entry; a missing one is not. */
-      g_autoptr (GError) log_error = NULL;
-      g_autofree char *why = g_strdup_printf ("pid=%d damaged", (int) getpid ());
-      if (!mts_keylog_append (path, MTS_KEYLOG_UNLOCK_FAILED, 0, why, NULL, &log_error))
-        g_debug ("%s", log_error->message);
+      /* A damaged keystore is worth a log entry; a file that is not a
+       * keystore at all (the database, by mistake) gets no log beside it. */
+      if (len >= MAGIC_BYTES && memcmp (data, MAGIC, MAGIC_BYTES) == 0)
+        {
+          g_autoptr (GError) log_error = NULL;
+          g_autofree char *why = g_strdup_printf ("pid=%d damaged", (int) getpid ());
+          if (!mts_keylog_append (path, MTS_KEYLOG_UNLOCK_FAILED, 0, why, NULL, &log_error))
+            g_debug ("%s", log_error->message);
+        }
       g_propagate_error (error, local);
       return NULL;
     }
@@ -735,6 +738,24 @@ mts_keystore_unlock (const char *path, const char *passphrase, gsize passphrase_
   return ks;
 }
 
+/* Reads and parses the file at @ks->path, checking it is the same keystore. */
+static gboolean
+read_same_keystore (MtsKeystore *ks, guint8 **data, MtsKeystoreFile *f, GError **error)
+{
+  gsize len = 0;
+
+  if (!read_file (ks->path, data, &len, error) || !mts_keystore_parse (*data, len, f, error))
+    return FALSE;
+  if (sodium_memcmp (f->keystore_id, ks->keystore_id, MTS_KEYSTORE_ID_BYTES) != 0)
+    {
+      g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_INVALID,
+                   "%s now holds a different keystore than the one unlocked; unlock it again",
+                   ks->path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 void
 mts_keystore_free (MtsKeystore *ks)
 {
@@ -745,8 +766,15 @@ mts_keystore_free (MtsKeystore *ks)
   if (ks->n_slots > 0)
     {
       g_autofree char *detail = log_detail ();
-      if (!mts_keylog_append (ks->path, MTS_KEYLOG_LOCK, ks->primary_id, detail,
-                              ks->master + MTS_KEY_BYTES, &error))
+      g_autofree guint8 *data = NULL;
+      MtsKeystoreFile f;
+
+      /* Log the lock beside this keystore only: if the file now holds
+       * another keystore, its log is not ours to write in. */
+      if (!read_same_keystore (ks, &data, &f, &error))
+        g_warning ("not logging the lock of %s: %s", ks->path, error->message);
+      else if (!mts_keylog_append (ks->path, MTS_KEYLOG_LOCK, ks->primary_id, detail,
+                                   ks->master + MTS_KEY_BYTES, &error))
         g_warning ("%s", error->message);
     }
   keystore_discard (ks);
@@ -815,24 +843,6 @@ mts_keystore_log_key (MtsKeystore *ks)
   return ks->master + MTS_KEY_BYTES;
 }
 
-/* Reads and parses the file at @ks->path, checking it is the same keystore. */
-static gboolean
-read_same_keystore (MtsKeystore *ks, guint8 **data, MtsKeystoreFile *f, GError **error)
-{
-  gsize len = 0;
-
-  if (!read_file (ks->path, data, &len, error) || !mts_keystore_parse (*data, len, f, error))
-    return FALSE;
-  if (sodium_memcmp (f->keystore_id, ks->keystore_id, MTS_KEYSTORE_ID_BYTES) != 0)
-    {
-      g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_INVALID,
-                   "%s now holds a different keystore than the one unlocked; unlock it again",
-                   ks->path);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 gboolean
 mts_keystore_reload (MtsKeystore *ks, GError **error)
 {
@@ -875,6 +885,12 @@ mts_keystore_rotate (MtsKeystore *ks, GError **error)
   if (next == NULL)
     {
       g_set_error_literal (error, MTS_CORE_ERROR, MTS_CORE_ERROR_IO, "out of secure memory");
+      goto out;
+    }
+  if (ks->slots[ks->n_slots - 1].id == G_MAXUINT32)
+    {
+      g_set_error_literal (error, MTS_CORE_ERROR, MTS_CORE_ERROR_INVALID,
+                           "the keyset has used up its key ids");
       goto out;
     }
   next->id = ks->slots[ks->n_slots - 1].id + 1;

@@ -59,7 +59,7 @@ read_from_file (const char *var, const char *path, gsize *len, GError **error)
       g_set_error_literal (error, MTS_CORE_ERROR, MTS_CORE_ERROR_IO, "out of secure memory");
       return NULL;
     }
-  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0 || fstat (fd, &st) != 0)
     {
       g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_NO_PASSPHRASE,
@@ -86,6 +86,13 @@ read_from_file (const char *var, const char *path, gsize *len, GError **error)
         n = i;
         break;
       }
+  if (n > MTS_PASSPHRASE_MAX)
+    {
+      g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_NO_PASSPHRASE,
+                   "%s: the first line of %s is longer than %d bytes", var, path,
+                   MTS_PASSPHRASE_MAX);
+      goto out;
+    }
   if (n > 0 && buf[n - 1] == '\r')
     n--;
   result = secure_copy (buf, n, len, error);

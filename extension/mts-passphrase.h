@@ -2,7 +2,7 @@
  *
  * In order:
  *   1. the file named by <PREFIX>_FILE (first line; the file must not be
- *      readable by group or others),
+ *      readable by group or others; a pipe such as <(pass show mts) works),
  *   2. the environment variable <PREFIX>,
  *   3. the controlling terminal, with echo off, when there is one.
  * PREFIX is "MTS_PASSPHRASE" for the current passphrase and

@@ -190,6 +190,8 @@ test_file_missing (Fixture *fx, gconstpointer data)
   assert_refused ("MTS_PASSPHRASE_FILE", NULL);
 }
 
+/* A link (as /dev/stdin and <(pass show mts) are) is followed; the mode
+ * check applies to what it points at. */
 static void
 test_file_symlink (Fixture *fx, gconstpointer data)
 {
@@ -198,7 +200,9 @@ test_file_symlink (Fixture *fx, gconstpointer data)
   write_file (fx->file, "behind a link", 13, 0600);
   g_assert_cmpint (symlink (fx->file, link), ==, 0);
   g_setenv ("MTS_PASSPHRASE_FILE", link, TRUE);
-  assert_refused ("MTS_PASSPHRASE_FILE", "behind a link");
+  assert_reads ("MTS_PASSPHRASE", "behind a link", 13);
+  g_assert_cmpint (g_chmod (fx->file, 0644), ==, 0);
+  assert_refused ("readable by other users", "behind a link");
 }
 
 static void
