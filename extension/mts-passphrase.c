@@ -72,20 +72,35 @@ read_from_file (const char *var, const char *path, gsize *len, GError **error)
                    "%s: %s is readable by other users; chmod 600 it first", var, path);
       goto out;
     }
-  got = read (fd, buf, MTS_PASSPHRASE_MAX + 1);
-  if (got < 0)
+  /* Read until a line break, the end, or a full buffer: a pipe may hand
+   * the line over in pieces. */
+  n = 0;
+  while (n < MTS_PASSPHRASE_MAX + 2 && memchr (buf, '\n', n) == NULL)
     {
-      g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_NO_PASSPHRASE,
-                   "%s: cannot read %s: %s", var, path, g_strerror (errno));
-      goto out;
-    }
-  n = (gsize) got;
-  for (gsize i = 0; i < n; i++)
-    if (buf[i] == '\n')
-      {
-        n = i;
+      got = read (fd, buf + n, MTS_PASSPHRASE_MAX + 2 - n);
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got < 0)
+        {
+          g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_NO_PASSPHRASE,
+                       "%s: cannot read %s: %s", var, path, g_strerror (errno));
+          goto out;
+        }
+      if (got == 0)
         break;
-      }
+      n += (gsize) got;
+    }
+  /* The first line, without its line break (LF or CRLF); a line that does
+   * not end within MTS_PASSPHRASE_MAX + 2 bytes is too long. */
+  {
+    const char *nl = memchr (buf, '\n', n);
+    if (nl != NULL)
+      n = (gsize) (nl - buf);
+    else if (n == MTS_PASSPHRASE_MAX + 2)
+      n = MTS_PASSPHRASE_MAX + 1;
+  }
+  if (n > 0 && buf[n - 1] == '\r')
+    n--;
   if (n > MTS_PASSPHRASE_MAX)
     {
       g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_NO_PASSPHRASE,
@@ -93,8 +108,6 @@ read_from_file (const char *var, const char *path, gsize *len, GError **error)
                    MTS_PASSPHRASE_MAX);
       goto out;
     }
-  if (n > 0 && buf[n - 1] == '\r')
-    n--;
   result = secure_copy (buf, n, len, error);
 out:
   if (fd >= 0)

@@ -344,7 +344,8 @@ test_unlock_truncated (Fixture *fx, gconstpointer data)
     g_assert_null (mts_keystore_unlock (fx->path, PASS, strlen (PASS), &error));
     g_assert_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_DAMAGED);
   }
-  g_assert_cmpuint (count_in_log_detail (fx->path, "unlock-failed", "damaged"), ==, len + 1);
+  /* Truncations shorter than the 8-byte magic leave no keystore to log for. */
+  g_assert_cmpuint (count_in_log_detail (fx->path, "unlock-failed", "damaged"), ==, len + 1 - 8);
   g_assert_cmpuint (count_in_log (fx->path, "unlock"), ==, 0);
 }
 
