@@ -531,6 +531,25 @@ audit_begin_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
   sqlite3_result_text (ctx, e->at, -1, SQLITE_TRANSIENT);
 }
 
+/* The prepared hash states of the open entry's key. */
+static const MtsAuditKeyState *
+pending_key_state (MtsConn *conn)
+{
+  guint32 key_id = conn->pending.key_id;
+
+  if (conn->audit_state == NULL || conn->audit_state_key_id != key_id)
+    {
+      if (conn->audit_state == NULL)
+        conn->audit_state = sodium_malloc (sizeof *conn->audit_state);
+      if (conn->audit_state == NULL)
+        return NULL;
+      mts_audit_key_state_init (conn->audit_state,
+                                mts_keystore_subkey (conn->ks, key_id, MTS_PURPOSE_AUDIT));
+      conn->audit_state_key_id = key_id;
+    }
+  return conn->audit_state;
+}
+
 static MtsAuditPending *
 require_open_entry (sqlite3_context *ctx, const char *fn)
 {
@@ -578,6 +597,7 @@ audit_digest_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
   MtsConn *conn = sqlite3_user_data (ctx);
   MtsAuditPending *e = require_open_entry (ctx, "mts_audit_digest");
+  const MtsAuditKeyState *state;
   MtsRowDigest d;
   int slot;
 
@@ -589,7 +609,13 @@ audit_digest_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
       mts_result_errorf (ctx, "mts_audit_digest: slot must be 1 (old) or 2 (new)");
       return;
     }
-  mts_row_digest_init (&d, mts_keystore_subkey (conn->ks, e->key_id, MTS_PURPOSE_AUDIT));
+  state = pending_key_state (conn);
+  if (state == NULL)
+    {
+      sqlite3_result_error_nomem (ctx);
+      return;
+    }
+  mts_row_digest_init_from (&d, state);
   for (int i = 1; i < argc; i++)
     {
       MtsField f;
@@ -629,6 +655,7 @@ audit_mac_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
   MtsConn *conn = sqlite3_user_data (ctx);
   MtsAuditPending *e = require_open_entry (ctx, "mts_audit_mac");
+  const MtsAuditKeyState *state;
   MtsField fields[MTS_AUDIT_N_FIELDS];
   const char *actor;
   guint8 mac[MTS_AUDIT_MAC_BYTES];
@@ -648,8 +675,14 @@ audit_mac_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
       fields[MTS_AUDIT_OLD_DIGEST + i] = (MtsField) { .type = MTS_FIELD_BLOB, .bytes = e->digest[i],
                                                       .len = MTS_AUDIT_DIGEST_BYTES };
   field_from_value (argv[4], &fields[MTS_AUDIT_DETAIL]);
-  mts_audit_chain_mac (mts_keystore_subkey (conn->ks, e->key_id, MTS_PURPOSE_AUDIT), (guint64) e->seq,
-                       fields, e->key_id, e->has_prev ? e->prev_mac : NULL, mac);
+  state = pending_key_state (conn);
+  if (state == NULL)
+    {
+      sqlite3_result_error_nomem (ctx);
+      return;
+    }
+  mts_audit_chain_mac_from (state, (guint64) e->seq, fields, e->key_id,
+                            e->has_prev ? e->prev_mac : NULL, mac);
   e->open = FALSE;
   e->macked = TRUE;
   sqlite3_result_blob (ctx, mac, sizeof mac, SQLITE_TRANSIENT);

@@ -5,6 +5,7 @@
 #include <sqlite3ext.h>
 #include <glib.h>
 
+#include "mts-audit-chain.h"
 #include "mts-keystore.h"
 
 /* The audit entry being written by one INSERT of an audit trigger: set up
@@ -29,7 +30,14 @@ typedef struct {
   MtsKeystore *ks;
   char *actor;        /* who the audit log names; NULL means the OS user */
   MtsAuditPending pending;   /* the audit entry being written */
+  /* The prepared hash states of one audit subkey (sodium memory), so each
+   * entry does not hash the key again; dropped on lock and unlock. */
+  MtsAuditKeyState *audit_state;
+  guint32 audit_state_key_id;
 } MtsConn;
+
+/* Drops the connection's prepared audit key state (on lock, unlock). */
+void mts_conn_forget_audit_state (MtsConn *conn);
 
 void mts_conn_unref (void *conn);
 

@@ -64,9 +64,17 @@ mts_conn_unref (void *p)
   if (--conn->refs == 0)
     {
       g_clear_pointer (&conn->ks, mts_keystore_free);
+      mts_conn_forget_audit_state (conn);
       g_free (conn->actor);
       g_free (conn);
     }
+}
+
+void
+mts_conn_forget_audit_state (MtsConn *conn)
+{
+  g_clear_pointer (&conn->audit_state, sodium_free);
+  conn->audit_state_key_id = 0;
 }
 
 void
@@ -208,6 +216,7 @@ unlock_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
         mts_keystore_free (conn->ks);
     }
   conn->ks = ks;
+  mts_conn_forget_audit_state (conn);
   sqlite3_result_int64 (ctx, mts_keystore_primary_id (ks));
 }
 
@@ -219,6 +228,7 @@ lock_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
   gboolean was_unlocked = conn->ks != NULL;
 
   g_clear_pointer (&conn->ks, mts_keystore_free);
+  mts_conn_forget_audit_state (conn);
   sqlite3_result_int (ctx, was_unlocked);
 }
 
