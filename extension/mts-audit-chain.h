@@ -94,4 +94,8 @@ void mts_row_digest_init_from (MtsRowDigest *d, const MtsAuditKeyState *state);
 void mts_row_digest_add (MtsRowDigest *d, const MtsField *value);
 void mts_row_digest_final (MtsRowDigest *d, guint8 out[MTS_AUDIT_DIGEST_BYTES]);
 
+/* The digest of a whole row at once (@n values), from a prepared key state. */
+void mts_row_digest_compute (const MtsAuditKeyState *state, const MtsField *values, gsize n,
+                             guint8 out[MTS_AUDIT_DIGEST_BYTES]);
+
 G_END_DECLS

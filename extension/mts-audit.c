@@ -598,7 +598,6 @@ audit_digest_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
   MtsConn *conn = sqlite3_user_data (ctx);
   MtsAuditPending *e = require_open_entry (ctx, "mts_audit_digest");
   const MtsAuditKeyState *state;
-  MtsRowDigest d;
   int slot;
 
   if (e == NULL)
@@ -615,14 +614,16 @@ audit_digest_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
       sqlite3_result_error_nomem (ctx);
       return;
     }
-  mts_row_digest_init_from (&d, state);
-  for (int i = 1; i < argc; i++)
-    {
-      MtsField f;
-      field_from_value (argv[i], &f);
-      mts_row_digest_add (&d, &f);
-    }
-  mts_row_digest_final (&d, e->digest[slot - 1]);
+  {
+    MtsField stack_values[32];
+    MtsField *values = argc - 1 <= 32 ? stack_values : g_new (MtsField, argc - 1);
+
+    for (int i = 1; i < argc; i++)
+      field_from_value (argv[i], &values[i - 1]);
+    mts_row_digest_compute (state, values, (gsize) argc - 1, e->digest[slot - 1]);
+    if (values != stack_values)
+      g_free (values);
+  }
   e->has_digest[slot - 1] = TRUE;
   sqlite3_result_blob (ctx, e->digest[slot - 1], MTS_AUDIT_DIGEST_BYTES, SQLITE_TRANSIENT);
 }
@@ -1156,6 +1157,8 @@ verify_table (Verify *v, TableState *t)
   GHashTableIter iter;
   gpointer item;
   gboolean ok = TRUE;
+  MtsField *values = NULL;
+  int n_cols;
   int rc;
 
   for (gsize i = 0; i < G_N_ELEMENTS (trigger_actions); i++)
@@ -1183,12 +1186,13 @@ verify_table (Verify *v, TableState *t)
   select_sql = select_rows_sql (&t->shape);
   if (sqlite3_prepare_v2 (v->db, select_sql, -1, &st, NULL) != SQLITE_OK)
     return verify_fail (v, "cannot read audited table %s: %s", t->shape.table, sqlite3_errmsg (v->db));
+  n_cols = sqlite3_column_count (st);
+  values = g_new (MtsField, n_cols);
   while (ok && (rc = sqlite3_step (st)) == SQLITE_ROW)
     {
       RowState key, *rs;
       const MtsAuditKeyState *state;
       guint8 digest[MTS_AUDIT_DIGEST_BYTES];
-      MtsRowDigest d;
 
       row_state_key (&key, sqlite3_column_value (st, 0));
       rs = g_hash_table_lookup (t->rows, &key);
@@ -1207,14 +1211,9 @@ verify_table (Verify *v, TableState *t)
                             t->shape.table, rs->key_id);
           break;
         }
-      mts_row_digest_init_from (&d, state);
-      for (int i = 1; i < sqlite3_column_count (st); i++)
-        {
-          MtsField f;
-          field_from_column (st, i, &f);
-          mts_row_digest_add (&d, &f);
-        }
-      mts_row_digest_final (&d, digest);
+      for (int i = 1; i < n_cols; i++)
+        field_from_column (st, i, &values[i - 1]);
+      mts_row_digest_compute (state, values, (gsize) n_cols - 1, digest);
       if (sodium_memcmp (digest, rs->digest, MTS_AUDIT_DIGEST_BYTES) != 0)
         {
           g_autofree char *row = row_label (sqlite3_column_value (st, 0));
@@ -1227,6 +1226,7 @@ verify_table (Verify *v, TableState *t)
   if (ok && rc != SQLITE_DONE)
     ok = verify_fail (v, "cannot read audited table %s: %s", t->shape.table, sqlite3_errmsg (v->db));
   sqlite3_finalize (st);
+  g_free (values);
   g_hash_table_iter_init (&iter, t->rows);
   while (ok && g_hash_table_iter_next (&iter, &item, NULL))
     if (!((RowState *) item)->seen)
