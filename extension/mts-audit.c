@@ -141,7 +141,10 @@ exec_sql (sqlite3 *db, const char *sql, GError **error)
  * hands over the entry's number.  SQLite computes the values of ordinary
  * columns in table order and the INTEGER PRIMARY KEY last; each function
  * checks that the one before it ran, so a change in that order fails
- * loudly instead of writing a bad entry.  A locked keystore is reported
+ * loudly instead of writing a bad entry.  mts_audit_begin() gets the last
+ * entry's number and MAC from one subquery: max(seq) with the bare column
+ * mac, which SQLite answers from the end of the table (the min/max
+ * optimisation) and which gives the MAC of the row holding that maximum.  A locked keystore is reported
  * before anything is computed.  It is a VALUES insert, not INSERT ...
  * SELECT: reading mts_audit in a SELECT that inserts into it makes SQLite
  * materialise the row in a temporary table first, which tripled the cost
@@ -154,8 +157,7 @@ entry_insert_sql (const char *target, const char *action, const char *row_id,
   return g_strdup_printf (
     "INSERT INTO mts_audit (seq, at, actor, action, target, row_id, changed_columns, "
     "old_digest, new_digest, detail, key_id, mac) VALUES (mts_audit_seq(), "
-    "mts_audit_begin(%s, (SELECT max(seq) FROM mts_audit), "
-    "(SELECT mac FROM mts_audit ORDER BY seq DESC LIMIT 1)), "
+    "(SELECT mts_audit_begin(%s, max(seq), mac) FROM mts_audit), "
     "mts_actor(), %s, %s, %s, %s, %s, %s, %s, mts_audit_key_id(), "
     "mts_audit_mac(%s, %s, %s, %s, %s))",
     target, action, target, row_id, columns, old_digest, new_digest, detail,
