@@ -16,16 +16,26 @@ put_be (guint8 *p, guint64 v, int n)
 /* Gathers the small pieces of an encoding before hashing them: one
  * crypto_generichash_update per piece cost more than the hashing itself. */
 typedef struct {
-  crypto_generichash_state *st;
+  crypto_generichash_state *st;   /* hash into this, */
+  GByteArray *out;                /* or else append to this */
   gsize n;
   guint8 buf[256];
 } Writer;
 
 static void
+writer_emit (Writer *w, const void *data, gsize len)
+{
+  if (w->st != NULL)
+    crypto_generichash_update (w->st, data, len);
+  else
+    g_byte_array_append (w->out, data, (guint) len);
+}
+
+static void
 writer_flush (Writer *w)
 {
   if (w->n > 0)
-    crypto_generichash_update (w->st, w->buf, w->n);
+    writer_emit (w, w->buf, w->n);
   w->n = 0;
 }
 
@@ -37,7 +47,7 @@ writer_put (Writer *w, const void *data, gsize len)
       writer_flush (w);
       if (len > sizeof w->buf)
         {
-          crypto_generichash_update (w->st, data, len);
+          writer_emit (w, data, len);
           return;
         }
     }
@@ -100,26 +110,59 @@ mts_audit_chain_mac (const guint8 key[MTS_KEY_BYTES], guint64 seq, const MtsFiel
   sodium_memzero (&state, sizeof state);
 }
 
+/* Appends to @w the encoding of an entry that follows the domain prefix. */
+static void
+encode_entry (Writer *w, guint64 seq, const MtsField *fields, guint32 key_id,
+              const guint8 *prev_mac)
+{
+  guint8 buf[8];
+
+  put_be (buf, seq, 8);
+  writer_put (w, buf, 8);
+  for (int i = 0; i < MTS_AUDIT_N_FIELDS; i++)
+    hash_field (w, &fields[i]);
+  put_be (buf, key_id, 4);
+  writer_put (w, buf, 4);
+  if (prev_mac != NULL)
+    writer_put (w, prev_mac, MTS_AUDIT_MAC_BYTES);
+}
+
 void
 mts_audit_chain_mac_from (const MtsAuditKeyState *state, guint64 seq, const MtsField *fields,
                           guint32 key_id, const guint8 *prev_mac, guint8 out[MTS_AUDIT_MAC_BYTES])
 {
   crypto_generichash_state st = state->mac;
   Writer w;   /* its buffer holds only what the log stores: nothing secret */
-  guint8 buf[8];
 
   w.st = &st;
+  w.out = NULL;
   w.n = 0;
-
-  put_be (buf, seq, 8);
-  writer_put (&w, buf, 8);
-  for (int i = 0; i < MTS_AUDIT_N_FIELDS; i++)
-    hash_field (&w, &fields[i]);
-  put_be (buf, key_id, 4);
-  writer_put (&w, buf, 4);
-  if (prev_mac != NULL)
-    writer_put (&w, prev_mac, MTS_AUDIT_MAC_BYTES);
+  encode_entry (&w, seq, fields, key_id, prev_mac);
   writer_flush (&w);
+  crypto_generichash_final (&st, out, MTS_AUDIT_MAC_BYTES);
+  sodium_memzero (&st, sizeof st);
+}
+
+void
+mts_audit_chain_encode (GByteArray *out, guint64 seq, const MtsField *fields, guint32 key_id,
+                        const guint8 *prev_mac)
+{
+  Writer w;
+
+  w.st = NULL;
+  w.out = out;
+  w.n = 0;
+  encode_entry (&w, seq, fields, key_id, prev_mac);
+  writer_flush (&w);
+}
+
+void
+mts_audit_chain_mac_encoded (const MtsAuditKeyState *state, const guint8 *data, gsize len,
+                             guint8 out[MTS_AUDIT_MAC_BYTES])
+{
+  crypto_generichash_state st = state->mac;
+
+  crypto_generichash_update (&st, data, len);
   crypto_generichash_final (&st, out, MTS_AUDIT_MAC_BYTES);
   sodium_memzero (&st, sizeof st);
 }
@@ -145,6 +188,7 @@ mts_row_digest_add (MtsRowDigest *d, const MtsField *value)
   Writer w;
 
   w.st = &d->st;
+  w.out = NULL;
   w.n = 0;
   hash_field (&w, value);
   writer_flush (&w);
@@ -158,6 +202,7 @@ mts_row_digest_compute (const MtsAuditKeyState *state, const MtsField *values, g
   Writer w;
 
   w.st = &st;
+  w.out = NULL;
   w.n = 0;
   for (gsize i = 0; i < n; i++)
     hash_field (&w, &values[i]);

@@ -84,6 +84,14 @@ void mts_audit_chain_mac_from (const MtsAuditKeyState *state, guint64 seq, const
                                guint32 key_id, const guint8 *prev_mac,
                                guint8 out[MTS_AUDIT_MAC_BYTES]);
 
+/* The same MAC in two steps, so that a verifier can encode entries in one
+ * thread and hash them in another: the bytes that follow the domain prefix
+ * are appended to @out, and then MACed from @state. */
+void mts_audit_chain_encode (GByteArray *out, guint64 seq, const MtsField *fields, guint32 key_id,
+                             const guint8 *prev_mac);
+void mts_audit_chain_mac_encoded (const MtsAuditKeyState *state, const guint8 *data, gsize len,
+                                  guint8 out[MTS_AUDIT_MAC_BYTES]);
+
 /* Row digests, built incrementally over the row's values. */
 typedef struct {
   crypto_generichash_state st;

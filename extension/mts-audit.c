@@ -1078,73 +1078,194 @@ entry_label (sqlite3_stmt *st)
   return g_strdup_printf ("%s on %s row %s", action ? action : "?", target ? target : "?", row);
 }
 
+/* The chain's MACs are recomputed by a second thread while this one reads
+ * the log and tracks the rows: hashing is about half the work of a
+ * verification.  Each entry is chained to the previous entry's MAC *as
+ * stored*, which is the computed one for every entry before the first bad
+ * one, so the first failure found is the same either way. */
+#define MAC_BATCH 4096
+
+typedef struct {
+  gint64 seq;
+  const MtsAuditKeyState *state;
+  guint offset, length;
+  guint8 mac[MTS_AUDIT_MAC_BYTES];   /* as stored */
+} MacJob;
+
+typedef struct {
+  GByteArray *bytes;   /* the entries' encodings, back to back */
+  GArray *jobs;        /* MacJob */
+} MacBatch;
+
+typedef struct {
+  GAsyncQueue *queue;  /* MacBatch, then the end marker */
+  gint64 first_bad;    /* written by the checker thread only */
+} MacChecker;
+
+static MacBatch mac_batch_end;
+
+static MacBatch *
+mac_batch_new (void)
+{
+  MacBatch *b = g_new (MacBatch, 1);
+
+  b->bytes = g_byte_array_sized_new (MAC_BATCH * 200);
+  b->jobs = g_array_sized_new (FALSE, FALSE, sizeof (MacJob), MAC_BATCH);
+  return b;
+}
+
+static void
+mac_batch_free (MacBatch *b)
+{
+  g_byte_array_unref (b->bytes);
+  g_array_unref (b->jobs);
+  g_free (b);
+}
+
+static gpointer
+mac_checker_run (gpointer data)
+{
+  MacChecker *c = data;
+  MacBatch *b;
+
+  while ((b = g_async_queue_pop (c->queue)) != &mac_batch_end)
+    {
+      for (guint i = 0; c->first_bad == 0 && i < b->jobs->len; i++)
+        {
+          const MacJob *job = &g_array_index (b->jobs, MacJob, i);
+          guint8 mac[MTS_AUDIT_MAC_BYTES];
+
+          mts_audit_chain_mac_encoded (job->state, b->bytes->data + job->offset, job->length, mac);
+          if (sodium_memcmp (mac, job->mac, MTS_AUDIT_MAC_BYTES) != 0)
+            c->first_bad = job->seq;
+        }
+      mac_batch_free (b);
+    }
+  return NULL;
+}
+
+static const char entry_columns[] =
+  "seq, at, actor, action, target, row_id, changed_columns, old_digest, new_digest, detail, "
+  "key_id, mac";
+
+/* The message for entry @seq whose MAC does not verify. */
+static gboolean
+fail_mac (Verify *v, gint64 seq)
+{
+  g_autofree char *sql = g_strdup_printf ("SELECT %s FROM main.mts_audit WHERE seq = ?1",
+                                          entry_columns);
+  g_autofree char *what = NULL;
+  sqlite3_stmt *st = NULL;
+
+  if (sqlite3_prepare_v2 (v->db, sql, -1, &st, NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_int64 (st, 1, seq);
+      if (sqlite3_step (st) == SQLITE_ROW)
+        what = entry_label (st);
+    }
+  sqlite3_finalize (st);
+  return verify_fail (v, "entry %" G_GINT64_FORMAT " (%s): MAC does not verify: the entry "
+                      "was edited, swapped or forged", seq, what ? what : "?");
+}
+
 /* Walks the chain; records the MAC of entry @head_seq into @head_mac. */
 static gboolean
 verify_chain (Verify *v, gint64 head_seq, guint8 *head_mac, gboolean *head_found, gint64 *last)
 {
+  g_autofree char *sql = g_strdup_printf ("SELECT %s FROM main.mts_audit ORDER BY seq",
+                                          entry_columns);
+  MacChecker checker = { g_async_queue_new (), 0 };
+  GThread *thread;
+  MacBatch *batch;
   sqlite3_stmt *st = NULL;
   guint8 prev[MTS_AUDIT_MAC_BYTES];
   gboolean have_prev = FALSE, ok = TRUE;
-  gint64 expected = 1;
-  int rc;
+  gint64 expected = 1, main_bad = 0;
+  int rc = SQLITE_DONE;
 
-  if (sqlite3_prepare_v2 (v->db, "SELECT seq, at, actor, action, target, row_id, changed_columns, "
-                                 "old_digest, new_digest, detail, key_id, mac "
-                                 "FROM main.mts_audit ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
-    return verify_fail (v, "cannot read the audit log: %s", sqlite3_errmsg (v->db));
+  if (sqlite3_prepare_v2 (v->db, sql, -1, &st, NULL) != SQLITE_OK)
+    {
+      g_async_queue_unref (checker.queue);
+      return verify_fail (v, "cannot read the audit log: %s", sqlite3_errmsg (v->db));
+    }
+  thread = g_thread_new ("mts-audit-verify", mac_checker_run, &checker);
+  batch = mac_batch_new ();
   while (ok && (rc = sqlite3_step (st)) == SQLITE_ROW)
     {
       gint64 seq = sqlite3_column_int64 (st, 0);
       sqlite3_int64 key_id = sqlite3_column_int64 (st, 10);
       const char *action = (const char *) sqlite3_column_text (st, 3);
-      const MtsAuditKeyState *state;
       MtsField fields[MTS_AUDIT_N_FIELDS];
-      guint8 mac[MTS_AUDIT_MAC_BYTES];
+      MacJob job;
 
       if (seq != expected)
         {
+          main_bad = MIN (seq, expected);
           ok = seq > expected
             ? verify_fail (v, "entry %" G_GINT64_FORMAT " is missing (the next entry is %"
                            G_GINT64_FORMAT "): entries were deleted", expected, seq)
             : verify_fail (v, "entry %" G_GINT64_FORMAT " is out of sequence", seq);
           break;
         }
-      state = key_id > 0 && key_id <= G_MAXUINT32 ? verify_key_state (v, (guint32) key_id) : NULL;
-      if (state == NULL)
+      job.seq = seq;
+      job.state = key_id > 0 && key_id <= G_MAXUINT32 ? verify_key_state (v, (guint32) key_id) : NULL;
+      if (job.state == NULL)
         {
           g_autofree char *what = entry_label (st);
+          main_bad = seq;
           ok = verify_fail (v, "entry %" G_GINT64_FORMAT " (%s) names key id %lld, which the "
                             "keystore does not hold", seq, what, (long long) key_id);
           break;
         }
-      for (int i = 0; i < MTS_AUDIT_N_FIELDS; i++)
-        field_from_column (st, 1 + i, &fields[i]);
-      mts_audit_chain_mac_from (state, (guint64) seq, fields, (guint32) key_id,
-                                have_prev ? prev : NULL, mac);
-      if (sqlite3_column_bytes (st, 11) != MTS_AUDIT_MAC_BYTES
-          || sodium_memcmp (mac, sqlite3_column_blob (st, 11), MTS_AUDIT_MAC_BYTES) != 0
-          || action == NULL)
+      if (sqlite3_column_bytes (st, 11) != MTS_AUDIT_MAC_BYTES || action == NULL)
         {
-          g_autofree char *what = entry_label (st);
-          ok = verify_fail (v, "entry %" G_GINT64_FORMAT " (%s): MAC does not verify: the entry "
-                            "was edited, swapped or forged", seq, what);
+          main_bad = seq;
+          ok = fail_mac (v, seq);
           break;
         }
+      for (int i = 0; i < MTS_AUDIT_N_FIELDS; i++)
+        field_from_column (st, 1 + i, &fields[i]);
+      job.offset = batch->bytes->len;
+      mts_audit_chain_encode (batch->bytes, (guint64) seq, fields, (guint32) key_id,
+                              have_prev ? prev : NULL);
+      job.length = batch->bytes->len - job.offset;
+      memcpy (job.mac, sqlite3_column_blob (st, 11), MTS_AUDIT_MAC_BYTES);
+      g_array_append_val (batch->jobs, job);
+      if (batch->jobs->len == MAC_BATCH)
+        {
+          g_async_queue_push (checker.queue, batch);
+          batch = mac_batch_new ();
+        }
+
       track_entry (v, action, (const char *) sqlite3_column_text (st, 4),
                    sqlite3_column_value (st, 5), (const char *) sqlite3_column_text (st, 6),
                    sqlite3_column_value (st, 8), sqlite3_column_value (st, 9), (guint32) key_id);
-      memcpy (prev, mac, MTS_AUDIT_MAC_BYTES);
+      memcpy (prev, job.mac, MTS_AUDIT_MAC_BYTES);
       have_prev = TRUE;
       if (seq == head_seq)
         {
-          memcpy (head_mac, mac, MTS_AUDIT_MAC_BYTES);
+          memcpy (head_mac, job.mac, MTS_AUDIT_MAC_BYTES);
           *head_found = TRUE;
         }
       expected++;
     }
   if (ok && rc != SQLITE_DONE)
-    ok = verify_fail (v, "cannot read the audit log: %s", sqlite3_errmsg (v->db));
+    {
+      main_bad = expected;
+      ok = verify_fail (v, "cannot read the audit log: %s", sqlite3_errmsg (v->db));
+    }
   sqlite3_finalize (st);
+  g_async_queue_push (checker.queue, batch);
+  g_async_queue_push (checker.queue, &mac_batch_end);
+  g_thread_join (thread);
+  g_async_queue_unref (checker.queue);
+
+  /* The first problem in the log's order is the one to report. */
+  if (checker.first_bad != 0 && (main_bad == 0 || checker.first_bad < main_bad))
+    {
+      g_clear_pointer (&v->error, g_free);
+      ok = fail_mac (v, checker.first_bad);
+    }
   *last = expected - 1;
   return ok;
 }

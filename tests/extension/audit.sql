@@ -196,3 +196,21 @@ CREATE TABLE t2 (v);
 CREATE TRIGGER t2_forge AFTER INSERT ON t2 BEGIN SELECT mts_audit_event('login', 'x', 'forged'); END;
 INSERT INTO t2 VALUES (1);
 -- expect error: unsafe use of mts_audit_event()
+
+-- 26. in a log of 10,001 entries, verified in batches by a second thread, the first of two bad entries is named
+.open big.db
+.load @EXT@
+SELECT mts_unlock('k.mtskey') > 0;
+CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+SELECT mts_audit_enable('t');
+INSERT INTO t SELECT value, 'v' || value FROM generate_series(1, 10000);
+DROP TRIGGER mts_audit_append_only_update;
+UPDATE mts_audit SET actor = 'x' WHERE seq IN (9000, 9500);
+SELECT mts_audit_verify();
+UPDATE mts_audit SET actor = (SELECT actor FROM mts_audit WHERE seq = 2) WHERE seq IN (9000, 9500);
+CREATE TRIGGER mts_audit_append_only_update BEFORE UPDATE ON mts_audit BEGIN SELECT RAISE(ABORT, 'mts_audit is append-only: entries cannot be changed'); END;
+SELECT mts_audit_verify(), (SELECT count(*) FROM mts_audit);
+-- expect: 1
+-- expect: 1
+-- expect error: mts_audit_verify: entry 9000 (insert on t row 8999): MAC does not verify
+-- expect: ok|10001
