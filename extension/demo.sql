@@ -16,6 +16,9 @@ CREATE TABLE clients (
 );
 CREATE INDEX clients_email_bidx ON clients (email_bidx);
 
+-- Every change to clients goes into a MAC-chained audit log.
+SELECT mts_actor('dr.smith') AS actor, mts_audit_enable('clients') AS audited;
+
 INSERT INTO clients (id, display_name, email, email_bidx) VALUES
   (1, mts_encrypt('Jane Doe', 'clients.display_name:1'), mts_encrypt('jane@example.org', 'clients.email:1'), mts_blind_index('jane@example.org', 'clients.email')),
   (2, mts_encrypt('Rhys Evans', 'clients.display_name:2'), mts_encrypt('rhys@example.org', 'clients.email:2'), mts_blind_index('rhys@example.org', 'clients.email')),
@@ -40,6 +43,11 @@ SELECT id, mts_decrypt(display_name, 'clients.display_name:' || id) AS found
 SELECT mts_key_rotate() AS new_primary_key_id;
 UPDATE clients SET display_name = mts_reencrypt(display_name, 'clients.display_name:' || id) WHERE id = 1;
 SELECT id, mts_key_id(display_name) AS key_id, mts_decrypt(display_name, 'clients.display_name:' || id) AS display_name FROM clients;
+
+.print
+.print The audit log: who did what, with digests instead of values, each entry MAC-chained:
+SELECT seq, actor, action, target, row_id, changed_columns FROM mts_audit;
+SELECT mts_audit_verify() AS audit_log, substr(mts_audit_head(), 1, 20) || '…' AS head_to_anchor;
 
 .print
 .print Every key event is in the hash-chained key-access log beside the keystore:
