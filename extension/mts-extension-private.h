@@ -34,6 +34,9 @@ typedef struct {
    * entry does not hash the key again; dropped on lock and unlock. */
   MtsAuditKeyState *audit_state;
   guint32 audit_state_key_id;
+  /* "YYYY-MM-DDTHH:MM:SS." for the second at_secs, to time entries. */
+  gint64 at_secs;
+  char at_prefix[24];
 } MtsConn;
 
 /* Drops the connection's prepared audit key state (on lock, unlock). */
