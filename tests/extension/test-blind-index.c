@@ -1,16 +1,10 @@
 /* test-blind-index.c — unit tests of blind indexes (mts-blind-index.h). */
 #include "mts-blind-index.h"
 #include "mts-error.h"
+#include "test-util.h"
 
 #include <sodium.h>
 #include <string.h>
-
-static void
-make_key (guint8 key[MTS_KEY_BYTES], guint8 seed)
-{
-  for (gsize i = 0; i < MTS_KEY_BYTES; i++)
-    key[i] = (guint8) (seed * 31 + i);
-}
 
 static void
 assert_normalises (const char *value, gssize len, const char *expect)
@@ -83,7 +77,7 @@ test_compute_normalised_equal (void)
   guint8 key[MTS_KEY_BYTES];
   guint8 first[MTS_BLIND_INDEX_BYTES], other[MTS_BLIND_INDEX_BYTES];
 
-  make_key (key, 1);
+  mts_test_make_key (key, 1);
   index_of (key, 1, "clients.email", same[0], first);
   for (gsize i = 1; i < G_N_ELEMENTS (same); i++)
     {
@@ -102,7 +96,7 @@ test_compute_index_names (void)
   guint8 key[MTS_KEY_BYTES];
   guint8 a[MTS_BLIND_INDEX_BYTES], b[MTS_BLIND_INDEX_BYTES];
 
-  make_key (key, 1);
+  mts_test_make_key (key, 1);
   index_of (key, 1, "clients.email", "jane@example.org", a);
   index_of (key, 1, "clinicians.email", "jane@example.org", b);
   g_assert_cmpint (memcmp (a + 4, b + 4, MTS_BLIND_INDEX_MAC_BYTES), !=, 0);
@@ -119,7 +113,7 @@ test_compute_keys (void)
   guint8 k1[MTS_KEY_BYTES], k2[MTS_KEY_BYTES];
   guint8 a[MTS_BLIND_INDEX_BYTES], b[MTS_BLIND_INDEX_BYTES];
 
-  make_key (k1, 1);
+  mts_test_make_key (k1, 1);
   memcpy (k2, k1, sizeof k2);
   k2[31] ^= 0x80;
 
@@ -143,7 +137,7 @@ test_compute_key_id_tag (void)
   guint8 key[MTS_KEY_BYTES];
   guint8 out[MTS_BLIND_INDEX_BYTES];
 
-  make_key (key, 2);
+  mts_test_make_key (key, 2);
   for (gsize i = 0; i < G_N_ELEMENTS (ids); i++)
     {
       index_of (key, ids[i], "clients.email", "x@example.org", out);
@@ -161,7 +155,7 @@ test_compute_invalid_utf8 (void)
   guint8 key[MTS_KEY_BYTES];
   guint8 out[MTS_BLIND_INDEX_BYTES];
 
-  make_key (key, 3);
+  mts_test_make_key (key, 3);
   g_assert_false (mts_blind_index_compute (key, 1, "clients.email", "jane\xff", 5, out, &error));
   g_assert_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_INVALID);
   g_clear_error (&error);
@@ -181,7 +175,7 @@ test_compute_deterministic (void)
   guint8 msg[sizeof name + sizeof norm - 1];
   guint8 mac[MTS_BLIND_INDEX_MAC_BYTES];
 
-  make_key (key, 4);
+  mts_test_make_key (key, 4);
   index_of (key, 7, name, " Jane@Example.org ", a);
   index_of (key, 7, name, " Jane@Example.org ", b);
   g_assert_cmpmem (a, sizeof a, b, sizeof b);

@@ -6,6 +6,7 @@
  */
 #include "mts-envelope.h"
 #include "mts-error.h"
+#include "test-util.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -13,13 +14,6 @@
 static const char ctx_name[] = "clients.display_name:6f1c2a9e-0000-4000-8000-000000000001";
 static const char ctx_other_row[] = "clients.display_name:6f1c2a9e-0000-4000-8000-000000000002";
 static const char ctx_other_col[] = "clients.email:6f1c2a9e-0000-4000-8000-000000000001";
-
-static void
-make_key (guint8 key[MTS_KEY_BYTES], guint8 seed)
-{
-  for (gsize i = 0; i < MTS_KEY_BYTES; i++)
-    key[i] = (guint8) (seed + i);
-}
 
 /* Seals @value and returns the envelope (g_free) and its size. */
 static guint8 *
@@ -54,7 +48,7 @@ check_round_trip (MtsValueType type, const void *value, gsize value_len)
   MtsValueType got_type = 0;
   gsize env_len;
 
-  make_key (key, 1);
+  mts_test_make_key (key, 1);
   env = seal (7, key, type, value, value_len, ctx_name, strlen (ctx_name), &env_len);
   g_assert_cmpuint (env_len, ==, MTS_ENVELOPE_MIN_BYTES + value_len);
 
@@ -128,7 +122,7 @@ test_seal_random_nonce (void)
   g_autofree guint8 *b = NULL;
   gsize la, lb;
 
-  make_key (key, 1);
+  mts_test_make_key (key, 1);
   a = seal (1, key, MTS_VALUE_TEXT, "same", 4, ctx_name, strlen (ctx_name), &la);
   b = seal (1, key, MTS_VALUE_TEXT, "same", 4, ctx_name, strlen (ctx_name), &lb);
   g_assert_cmpuint (la, ==, lb);
@@ -168,8 +162,8 @@ test_open_wrong_key (void)
   g_autofree guint8 *env = NULL;
   gsize len;
 
-  make_key (key, 1);
-  make_key (other, 1);
+  mts_test_make_key (key, 1);
+  mts_test_make_key (other, 1);
   other[31] ^= 0x01;   /* one bit away */
   env = seal (1, key, MTS_VALUE_TEXT, "secret note", 11, ctx_name, strlen (ctx_name), &len);
   assert_open_auth_fails (env, len, other, ctx_name, strlen (ctx_name));
@@ -182,7 +176,7 @@ test_open_other_row (void)
   g_autofree guint8 *env = NULL;
   gsize len;
 
-  make_key (key, 1);
+  mts_test_make_key (key, 1);
   env = seal (1, key, MTS_VALUE_TEXT, "Jane", 4, ctx_name, strlen (ctx_name), &len);
   assert_open_auth_fails (env, len, key, ctx_other_row, strlen (ctx_other_row));
 }
@@ -194,7 +188,7 @@ test_open_other_column (void)
   g_autofree guint8 *env = NULL;
   gsize len;
 
-  make_key (key, 1);
+  mts_test_make_key (key, 1);
   env = seal (1, key, MTS_VALUE_TEXT, "Jane", 4, ctx_name, strlen (ctx_name), &len);
   assert_open_auth_fails (env, len, key, ctx_other_col, strlen (ctx_other_col));
   /* A context that is a prefix of the right one is another context too. */
@@ -210,7 +204,7 @@ test_tamper_every_byte (void)
   g_autofree guint8 *env = NULL;
   gsize len;
 
-  make_key (key, 1);
+  mts_test_make_key (key, 1);
   env = seal (1, key, MTS_VALUE_BLOB, "0123456789", 10, ctx_name, strlen (ctx_name), &len);
 
   for (gsize m = 0; m < G_N_ELEMENTS (masks); m++)
@@ -242,7 +236,7 @@ test_truncate_every_length (void)
   MtsEnvelope e;
   gsize len;
 
-  make_key (key, 1);
+  mts_test_make_key (key, 1);
   env = seal (1, key, MTS_VALUE_TEXT, "a longer value of text", 22, ctx_name, strlen (ctx_name),
               &len);
   for (gsize n = 0; n < len; n++)
@@ -270,7 +264,7 @@ test_parse_key_id_big_endian (void)
   MtsEnvelope e;
   gsize len;
 
-  make_key (key, 3);
+  mts_test_make_key (key, 3);
   {
     g_autofree guint8 *env = seal (0x01020304, key, MTS_VALUE_TEXT, "x", 1, NULL, 0, &len);
 
@@ -302,7 +296,7 @@ test_parse_bad_header (void)
   MtsEnvelope e;
   gsize len;
 
-  make_key (key, 1);
+  mts_test_make_key (key, 1);
   env = seal (1, key, MTS_VALUE_TEXT, "x", 1, NULL, 0, &len);
 
   env[0] = 2;   /* a future version */
@@ -340,7 +334,7 @@ check_bad_inner_type (guint8 type_byte, gsize value_len)
   MtsEnvelope e;
   MtsValueType type = 0;
 
-  make_key (key, 9);
+  mts_test_make_key (key, 9);
   env[0] = MTS_ENVELOPE_VERSION;
   env[1] = MTS_ENVELOPE_ALG_XCHACHA20POLY1305;
   env[5] = 1;
@@ -377,7 +371,7 @@ test_context_long (void)
   static const gsize lengths[] = { 481, 482, 483, 512, 513, 4096, 70000 };
   guint8 key[MTS_KEY_BYTES];
 
-  make_key (key, 5);
+  mts_test_make_key (key, 5);
   for (gsize k = 0; k < G_N_ELEMENTS (lengths); k++)
     {
       gsize clen = lengths[k];

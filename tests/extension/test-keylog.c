@@ -8,6 +8,7 @@
 #include "mts-keylog.h"
 #include "mts-keystore.h"
 #include "mts-error.h"
+#include "test-util.h"
 
 #include <glib/gstdio.h>
 #include <sodium.h>
@@ -27,10 +28,7 @@ typedef struct {
 static void
 fixture_set_up (Fixture *fx, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-
-  fx->dir = g_dir_make_tmp ("mts-test-keylog-XXXXXX", &error);
-  g_assert_no_error (error);
+  fx->dir = mts_test_dir_new ("mts-test-keylog-XXXXXX");
   fx->path = g_build_filename (fx->dir, "practice.keystore", NULL);
   fx->log = mts_keylog_path (fx->path);
 }
@@ -38,17 +36,8 @@ fixture_set_up (Fixture *fx, gconstpointer data)
 static void
 fixture_tear_down (Fixture *fx, gconstpointer data)
 {
-  GDir *d = g_dir_open (fx->dir, 0, NULL);
-  const char *name;
 
-  g_assert_nonnull (d);
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *p = g_build_filename (fx->dir, name, NULL);
-      g_assert_cmpint (g_remove (p), ==, 0);
-    }
-  g_dir_close (d);
-  g_assert_cmpint (g_rmdir (fx->dir), ==, 0);
+  mts_test_dir_remove (fx->dir);
   g_free (fx->log);
   g_free (fx->path);
   g_free (fx->dir);

@@ -5,6 +5,7 @@
  */
 #include "mts-passphrase.h"
 #include "mts-error.h"
+#include "test-util.h"
 
 #include <fcntl.h>
 #include <glib/gstdio.h>
@@ -40,18 +41,9 @@ fixture_set_up (Fixture *fx, gconstpointer data)
 static void
 fixture_tear_down (Fixture *fx, gconstpointer data)
 {
-  GDir *d = g_dir_open (fx->dir, 0, NULL);
-  const char *name;
 
   clear_env ();
-  g_assert_nonnull (d);
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *p = g_build_filename (fx->dir, name, NULL);
-      g_assert_cmpint (g_remove (p), ==, 0);
-    }
-  g_dir_close (d);
-  g_assert_cmpint (g_rmdir (fx->dir), ==, 0);
+  mts_test_dir_remove (fx->dir);
   g_free (fx->file);
   g_free (fx->dir);
 }
