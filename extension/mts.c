@@ -220,6 +220,26 @@ unlock_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
   sqlite3_result_int64 (ctx, mts_keystore_primary_id (ks));
 }
 
+/* mts_set_keystore(P): P is a keystore bound with sqlite3_bind_pointer of
+ * type "MtsKeystore" (see mts_sqlite_set_keystore); SQL cannot make one. */
+static void
+set_keystore_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  MtsConn *conn = sqlite3_user_data (ctx);
+  MtsKeystore *ks = sqlite3_value_pointer (argv[0], "MtsKeystore");
+
+  if (ks == NULL)
+    {
+      mts_result_errorf (ctx, "mts_set_keystore: only programs linking MTS can call this");
+      return;
+    }
+  if (conn->ks != NULL && conn->ks != ks)
+    mts_keystore_free (conn->ks);
+  conn->ks = ks;
+  mts_conn_forget_audit_state (conn);
+  sqlite3_result_int64 (ctx, mts_keystore_primary_id (ks));
+}
+
 /* mts_lock() */
 static void
 lock_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -632,6 +652,7 @@ sqlite3_mts_init (sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi
     { "mts_keystore_create", 2, SQLITE_DIRECTONLY, keystore_create_func },
     { "mts_unlock", 1, SQLITE_DIRECTONLY, unlock_func },
     { "mts_lock", 0, SQLITE_DIRECTONLY, lock_func },
+    { "mts_set_keystore", 1, SQLITE_DIRECTONLY, set_keystore_func },
     { "mts_keystore_passwd", 1, SQLITE_DIRECTONLY, keystore_passwd_func },
     { "mts_encrypt", 2, SQLITE_DIRECTONLY, encrypt_func },
     { "mts_decrypt", 2, SQLITE_DIRECTONLY, decrypt_func },
@@ -672,3 +693,34 @@ sqlite3_mts_init (sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi
   mts_conn_unref (conn);
   return rc;
 }
+
+#ifdef SQLITE_CORE
+/* Linked in (mts-sqlite.h), rather than loaded. */
+#include "mts-sqlite.h"
+
+int
+mts_sqlite_register (sqlite3 *db, char **errmsg)
+{
+  return sqlite3_mts_init (db, errmsg, NULL);
+}
+
+gboolean
+mts_sqlite_set_keystore (sqlite3 *db, MtsKeystore *ks, GError **error)
+{
+  sqlite3_stmt *st = NULL;
+  gboolean ok = FALSE;
+
+  if (sqlite3_prepare_v2 (db, "SELECT mts_set_keystore(?1)", -1, &st, NULL) == SQLITE_OK
+      && sqlite3_bind_pointer (st, 1, ks, "MtsKeystore", NULL) == SQLITE_OK)
+    ok = sqlite3_step (st) == SQLITE_ROW;
+  if (!ok)
+    {
+      g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_INVALID,
+                   "cannot hand the keystore to the database connection: %s",
+                   sqlite3_errmsg (db));
+      mts_keystore_free (ks);
+    }
+  sqlite3_finalize (st);
+  return ok;
+}
+#endif
