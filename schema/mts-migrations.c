@@ -24,11 +24,13 @@ static GArray *
 load_builtin (void)
 {
   static GArray *list;
+  static GPtrArray *data;   /* the GBytes behind each migration's text */
   static gsize once;
 
   if (g_once_init_enter (&once))
     {
       GArray *migrations = g_array_new (FALSE, TRUE, sizeof (MtsMigration));
+      data = g_ptr_array_new ();
       g_autoptr (GError) error = NULL;
       char **names = g_resource_enumerate_children (mts_schema_get_resource (), RESOURCE_DIR,
                                                     G_RESOURCE_LOOKUP_FLAGS_NONE, &error);
@@ -47,6 +49,7 @@ load_builtin (void)
             g_error ("unexpected schema resource %s", *name);
           /* Resource data is NUL-terminated; it lives as long as the program. */
           m.sql = g_bytes_get_data (bytes, NULL);
+          g_ptr_array_add (data, bytes);
           g_array_append_val (migrations, m);
         }
       g_strfreev (names);

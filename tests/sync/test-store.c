@@ -1,0 +1,445 @@
+/* test-store.c — the practice store API (sync/mts-store.h): records through
+ * the API, the refusals, what reaches the disk, and that every write is
+ * audited and queued for sync together. */
+#define _GNU_SOURCE   /* memmem */
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "mts-error.h"
+#include "mts-store.h"
+
+#define PASS "correct horse battery"
+
+typedef struct {
+  char *dir;
+  MtsStore *store;
+  char *clinician_id;
+} Fixture;
+
+static void
+remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      GDir *d = g_dir_open (path, 0, NULL);
+      const char *name;
+      while ((name = g_dir_read_name (d)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          remove_tree (child);
+        }
+      g_dir_close (d);
+      g_assert_cmpint (g_rmdir (path), ==, 0);
+    }
+  else
+    g_assert_cmpint (g_remove (path), ==, 0);
+}
+
+static void
+fixture_set_up (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsClinician) c = mts_clinician_new ();
+  g_autofree char *base = g_dir_make_tmp ("mts-test-store-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  fx->dir = g_build_filename (base, "practice", NULL);
+  fx->store = mts_store_create (fx->dir, PASS, strlen (PASS), "test", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (fx->store);
+  c->display_name = g_strdup ("Dr Ada Smith");
+  c->email = g_strdup ("ada@practice.example");
+  g_assert_true (mts_store_clinician_add (fx->store, c, &error));
+  g_assert_no_error (error);
+  fx->clinician_id = g_strdup (c->id);
+  mts_store_set_actor (fx->store, fx->clinician_id);
+}
+
+static void
+fixture_tear_down (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *base = g_path_get_dirname (fx->dir);
+
+  g_clear_object (&fx->store);
+  remove_tree (base);
+  g_free (fx->dir);
+  g_free (fx->clinician_id);
+}
+
+static char *
+query (MtsStore *store, const char *sql)
+{
+  sqlite3 *db = mts_store_get_db (store);
+  sqlite3_stmt *st = NULL;
+  char *result = NULL;
+
+  if (sqlite3_prepare_v2 (db, sql, -1, &st, NULL) != SQLITE_OK)
+    g_error ("%s: %s", sql, sqlite3_errmsg (db));
+  if (sqlite3_step (st) == SQLITE_ROW)
+    result = g_strdup ((const char *) sqlite3_column_text (st, 0));
+  sqlite3_finalize (st);
+  return result;
+}
+
+static MtsClient *
+add_client (Fixture *fx, const char *name, const char *email, const char *phone)
+{
+  g_autoptr (GError) error = NULL;
+  MtsClient *c = mts_client_new ();
+
+  c->display_name = g_strdup (name);
+  c->email = g_strdup (email);
+  c->phone = g_strdup (phone);
+  c->date_of_birth = g_strdup ("1985-04-12");
+  c->address = g_strdup ("1 High Street, Leeds");
+  g_assert_true (mts_store_client_add (fx->store, c, &error));
+  g_assert_no_error (error);
+  return c;
+}
+
+static MtsNote *
+add_note (Fixture *fx, const char *client_id, const char *body)
+{
+  g_autoptr (GError) error = NULL;
+  MtsNote *n = mts_note_new ();
+
+  n->client_id = g_strdup (client_id);
+  n->template_kind = g_strdup ("SOAP");
+  n->body = g_strdup (body);
+  n->clinician_id = g_strdup (fx->clinician_id);
+  g_assert_true (mts_store_note_add (fx->store, n, &error));
+  g_assert_no_error (error);
+  return n;
+}
+
+/* Whether @needle occurs in the store's database files (db and WAL). */
+static gboolean
+on_disk (Fixture *fx, const char *needle)
+{
+  static const char *const names[] = { "practice.db", "practice.db-wal" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (fx->dir, names[i], NULL);
+      g_autofree char *data = NULL;
+      gsize len = 0;
+
+      if (g_file_get_contents (path, &data, &len, NULL)
+          && memmem (data, len, needle, strlen (needle)) != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+assert_audit_ok (Fixture *fx)
+{
+  g_autofree char *verify = query (fx->store, "SELECT mts_audit_verify()");
+  g_assert_cmpstr (verify, ==, "ok");
+}
+
+static void
+test_reopen_and_unlock (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsClient) c = add_client (fx, "Jane Doe", "jane@example.org", NULL);
+  g_autoptr (MtsClient) again = NULL;
+  g_autoptr (MtsStore) reopened = NULL;
+
+  g_clear_object (&fx->store);
+  reopened = mts_store_open (fx->dir, &error);
+  g_assert_no_error (error);
+  g_assert_false (mts_store_is_unlocked (reopened));
+  g_assert_null (mts_store_client_get (reopened, c->id, &error));
+  g_assert_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_LOCKED);
+  g_clear_error (&error);
+  g_assert_false (mts_store_unlock (reopened, "wrong horse battery", 19, &error));
+  g_assert_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_WRONG_PASSPHRASE);
+  g_clear_error (&error);
+  g_assert_true (mts_store_unlock (reopened, PASS, strlen (PASS), &error));
+  again = mts_store_client_get (reopened, c->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (again->display_name, ==, "Jane Doe");
+  g_assert_cmpstr (again->email, ==, "jane@example.org");
+  mts_store_lock (reopened);
+  {
+    g_autoptr (MtsClient) locked = mts_client_new ();
+    locked->display_name = g_strdup ("Nobody");
+    g_assert_false (mts_store_client_add (reopened, locked, &error));
+    g_assert_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_LOCKED);
+  }
+  fx->store = g_steal_pointer (&reopened);
+}
+
+static void
+test_create_refuses_existing (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsStore) second = mts_store_create (fx->dir, PASS, strlen (PASS), "test", &error);
+
+  g_assert_null (second);
+  g_assert_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_assert_null (mts_store_open ("/nonexistent/mts", &error));
+  g_assert_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_NOT_FOUND);
+}
+
+static void
+test_client_crud (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsClient) c = add_client (fx, "Rhys Evans", "rhys@example.org", "07700 900123");
+  g_autoptr (MtsClient) got = NULL;
+  g_autoptr (MtsClient) edited = NULL;
+  g_autofree char *outbox = NULL;
+  g_autoptr (MtsClient) bad = mts_client_new ();
+
+  g_assert_true (strlen (c->id) == 36 && c->id[14] == '7');   /* a UUIDv7 */
+  got = mts_store_client_get (fx->store, c->id, &error);
+  g_assert_cmpstr (got->display_name, ==, "Rhys Evans");
+  g_assert_cmpstr (got->date_of_birth, ==, "1985-04-12");
+  g_assert_cmpstr (got->phone, ==, "07700 900123");
+  g_assert_cmpstr (got->status, ==, "active");
+
+  g_free (got->display_name);
+  got->display_name = g_strdup ("Rhys Ap Evans");
+  g_free (got->email);
+  got->email = g_strdup ("rhys.evans@example.org");
+  g_assert_true (mts_store_client_update (fx->store, got, &error));
+  g_assert_no_error (error);
+  edited = mts_store_client_get (fx->store, c->id, &error);
+  g_assert_cmpstr (edited->display_name, ==, "Rhys Ap Evans");
+  g_assert_cmpstr (edited->email, ==, "rhys.evans@example.org");
+  g_assert_cmpstr (edited->address, ==, "1 High Street, Leeds");
+  outbox = query (fx->store, "SELECT changed_columns || '|' || base_version FROM sync_outbox "
+                             "ORDER BY seq DESC LIMIT 1");
+  g_assert_cmpstr (outbox, ==, "display_name,email|0");
+
+  g_assert_null (mts_store_client_get (fx->store, "0192a0b0-0000-7000-8000-000000000000", &error));
+  g_assert_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  bad->display_name = g_strdup ("X");
+  bad->status = g_strdup ("gone");
+  g_assert_false (mts_store_client_add (fx->store, bad, &error));
+  g_assert_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_INVALID);
+  g_clear_error (&error);
+  g_free (bad->display_name);
+  bad->display_name = g_strdup ("");
+  g_assert_false (mts_store_client_add (fx->store, bad, &error));
+  g_assert_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_INVALID);
+  assert_audit_ok (fx);
+}
+
+static void
+test_client_list_and_search (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsClient) a = add_client (fx, "zoë Wright", "zoe@example.org", "+44 7700 900001");
+  g_autoptr (MtsClient) b = add_client (fx, "Aoife Byrne", "aoife@example.org", "07700 900002");
+  g_autoptr (MtsClient) c = add_client (fx, "Ben Byrne", NULL, NULL);
+  g_autoptr (GPtrArray) all = mts_store_client_list (fx->store, &error);
+  g_autoptr (GPtrArray) byrne = NULL;
+  g_autoptr (GPtrArray) mail = NULL;
+  g_autoptr (GPtrArray) phone = NULL;
+  g_autoptr (GPtrArray) none = NULL;
+  g_autofree char *rotated = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 3);
+  g_assert_cmpstr (((MtsClient *) all->pdata[0])->display_name, ==, "Aoife Byrne");
+  g_assert_cmpstr (((MtsClient *) all->pdata[1])->display_name, ==, "Ben Byrne");
+  g_assert_cmpstr (((MtsClient *) all->pdata[2])->display_name, ==, "zoë Wright");
+  g_assert_cmpstr (((MtsClient *) all->pdata[0])->status, ==, "active");
+
+  byrne = mts_store_client_search (fx->store, "BYRN", &error);
+  g_assert_cmpuint (byrne->len, ==, 2);
+  /* A rotation must not lose the blind-index lookups of older rows. */
+  rotated = query (fx->store, "SELECT mts_key_rotate()");
+  g_assert_cmpstr (rotated, ==, "2");
+  mail = mts_store_client_search (fx->store, " Aoife@Example.ORG ", &error);
+  g_assert_cmpuint (mail->len, ==, 1);
+  g_assert_cmpstr (((MtsClient *) mail->pdata[0])->id, ==, b->id);
+  phone = mts_store_client_search (fx->store, "+447700900001", &error);
+  g_assert_cmpuint (phone->len, ==, 1);
+  g_assert_cmpstr (((MtsClient *) phone->pdata[0])->id, ==, a->id);
+  none = mts_store_client_search (fx->store, "nobody@example.org", &error);
+  g_assert_cmpuint (none->len, ==, 0);
+}
+
+static void
+test_note_lifecycle (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsClient) c = add_client (fx, "Jane Doe", NULL, NULL);
+  g_autoptr (MtsNote) n = add_note (fx, c->id, "S: low mood\nO: tearful\nA: ...\nP: weekly");
+  g_autoptr (MtsNote) got = NULL;
+  g_autoptr (MtsNote) amendment = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+  g_autofree char *direct = NULL;
+  char *err = NULL;
+
+  g_free (n->body);
+  n->body = g_strdup ("S: low mood, improving\nP: weekly");
+  g_assert_true (mts_store_note_update (fx->store, n, &error));
+  g_assert_no_error (error);
+  g_assert_true (mts_store_note_sign (fx->store, n->id, &error));
+  g_assert_no_error (error);
+  got = mts_store_note_get (fx->store, n->id, &error);
+  g_assert_cmpstr (got->status, ==, "signed");
+  g_assert_cmpstr (got->signed_by, ==, fx->clinician_id);
+  g_assert_nonnull (got->signed_at);
+  g_assert_cmpstr (got->body, ==, "S: low mood, improving\nP: weekly");
+
+  /* Signed notes refuse changes, through the API and through SQL. */
+  g_free (got->body);
+  got->body = g_strdup ("rewritten");
+  g_assert_false (mts_store_note_update (fx->store, got, &error));
+  g_assert_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_SIGNED);
+  g_clear_error (&error);
+  g_assert_false (mts_store_note_sign (fx->store, n->id, &error));
+  g_assert_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_SIGNED);
+  g_clear_error (&error);
+  g_assert_cmpint (sqlite3_exec (mts_store_get_db (fx->store),
+                                 "UPDATE notes SET template_kind = 'free'", NULL, NULL, &err), !=, SQLITE_OK);
+  g_assert_nonnull (strstr (err, "note is signed"));
+  sqlite3_free (err);
+
+  amendment = mts_store_note_amend (fx->store, n->id, "Addendum: risk reviewed", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (amendment->amends_id, ==, n->id);
+  g_assert_cmpstr (amendment->status, ==, "draft");
+  list = mts_store_note_list (fx->store, c->id, &error);
+  g_assert_cmpuint (list->len, ==, 2);
+  g_assert_cmpstr (((MtsNote *) list->pdata[1])->body, ==, "Addendum: risk reviewed");
+  direct = query (fx->store, "SELECT count(*) FROM notes WHERE body LIKE '%low mood%'");
+  g_assert_cmpstr (direct, ==, "0");
+  assert_audit_ok (fx);
+}
+
+static void
+test_note_refusals (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsClient) c = add_client (fx, "Jane Doe", NULL, NULL);
+  g_autoptr (MtsNote) n = add_note (fx, c->id, "draft text");
+  g_autoptr (MtsNote) orphan = mts_note_new ();
+  g_autoptr (MtsNote) bad_kind = mts_note_new ();
+  g_autofree char *before = query (fx->store, "SELECT (SELECT count(*) FROM mts_audit) || '/' || "
+                                              "(SELECT count(*) FROM sync_outbox)");
+  g_autofree char *after = NULL;
+
+  orphan->client_id = g_strdup ("0192a0b0-0000-7000-8000-000000000000");
+  orphan->body = g_strdup ("x");
+  g_assert_false (mts_store_note_add (fx->store, orphan, &error));
+  g_assert_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  bad_kind->client_id = g_strdup (c->id);
+  bad_kind->template_kind = g_strdup ("GIRP");
+  g_assert_false (mts_store_note_add (fx->store, bad_kind, &error));
+  g_assert_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_null (mts_store_note_amend (fx->store, n->id, "x", &error));
+  g_assert_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_INVALID);
+  g_clear_error (&error);
+  /* Only a clinician signs. */
+  mts_store_set_actor (fx->store, "os:someone");
+  g_assert_false (mts_store_note_sign (fx->store, n->id, &error));
+  g_assert_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_INVALID);
+  /* Refused writes leave no audit entry and no outbox entry behind. */
+  after = query (fx->store, "SELECT (SELECT count(*) FROM mts_audit) || '/' || "
+                            "(SELECT count(*) FROM sync_outbox)");
+  g_assert_cmpstr (before, ==, after);
+}
+
+static void
+test_write_audit_outbox_together (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (MtsClient) c = add_client (fx, "Jane Doe", "jane@example.org", NULL);
+  g_autoptr (MtsNote) n = add_note (fx, c->id, "text");
+  g_autofree char *audit = query (fx->store, "SELECT group_concat(action || ' ' || target, ', ') FROM "
+                                             "(SELECT action, target FROM mts_audit WHERE action IN "
+                                             "('insert', 'update', 'delete') ORDER BY seq)");
+  g_autofree char *outbox = query (fx->store, "SELECT group_concat(table_name || ' ' || op, ', ') FROM "
+                                              "(SELECT * FROM sync_outbox ORDER BY seq)");
+  g_autofree char *actor = query (fx->store, "SELECT actor FROM mts_audit ORDER BY seq DESC LIMIT 1");
+
+  g_assert_cmpstr (audit, ==, "insert clinicians, insert clients, insert notes");
+  g_assert_cmpstr (outbox, ==, "clinicians upsert, clients upsert, notes upsert");
+  g_assert_cmpstr (actor, ==, fx->clinician_id);
+}
+
+static void
+test_delete_client (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsClient) c = add_client (fx, "Marker Clientname", "marker.email@example.org",
+                                        "07700 955555");
+  g_autoptr (MtsClient) other = add_client (fx, "Other Person", NULL, NULL);
+  g_autoptr (MtsNote) n1 = add_note (fx, c->id, "MARKER-NOTE-BODY one");
+  g_autoptr (MtsNote) n2 = add_note (fx, c->id, "MARKER-NOTE-BODY two");
+  g_autoptr (GPtrArray) left = NULL;
+  g_autofree char *tomb = NULL;
+  g_autofree char *outbox = NULL;
+  g_autofree char *notes_left = NULL;
+
+  g_assert_true (mts_store_note_sign (fx->store, n1->id, &error));
+  g_assert_true (mts_store_client_delete (fx->store, c->id, &error));
+  g_assert_no_error (error);
+  g_assert_null (mts_store_client_get (fx->store, c->id, &error));
+  g_assert_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  left = mts_store_client_list (fx->store, &error);
+  g_assert_cmpuint (left->len, ==, 1);
+  notes_left = query (fx->store, "SELECT count(*) FROM notes");
+  g_assert_cmpstr (notes_left, ==, "0");
+  tomb = query (fx->store, "SELECT deleted || '|' || coalesce(display_name, 'null') || '|' || "
+                           "coalesce(email_bidx, 'null') FROM clients WHERE deleted = 1");
+  g_assert_cmpstr (tomb, ==, "1|null|null");
+  outbox = query (fx->store, "SELECT group_concat(table_name || ' ' || op, ', ') FROM "
+                             "(SELECT * FROM sync_outbox WHERE op = 'delete' ORDER BY seq)");
+  g_assert_cmpstr (outbox, ==, "notes delete, notes delete, clients delete");
+  assert_audit_ok (fx);
+
+  /* Nothing readable is left in the database files (secure_delete and a
+   * truncated write-ahead log). */
+  g_assert_false (on_disk (fx, "Marker Clientname"));
+  g_assert_false (on_disk (fx, "marker.email@example.org"));
+  g_assert_false (on_disk (fx, "MARKER-NOTE-BODY"));
+}
+
+static void
+test_no_plaintext_on_disk (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (MtsClient) c = add_client (fx, "Plaintext Probe", "probe@example.org", "07700 912345");
+  g_autoptr (MtsNote) n = add_note (fx, c->id, "PROBE-BODY-TEXT about the session");
+
+  g_clear_object (&fx->store);   /* checkpoints the WAL into the database file */
+  g_assert_false (on_disk (fx, "Plaintext Probe"));
+  g_assert_false (on_disk (fx, "probe@example.org"));
+  g_assert_false (on_disk (fx, "07700 912345"));
+  g_assert_false (on_disk (fx, "1 High Street"));
+  g_assert_false (on_disk (fx, "PROBE-BODY-TEXT"));
+  g_assert_false (on_disk (fx, "Dr Ada Smith"));
+  /* ...while the same check finds what is stored in the clear. */
+  g_assert_true (on_disk (fx, "active"));
+  fx->store = mts_store_open (fx->dir, NULL);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
+  ADD ("/store/reopen-and-unlock", test_reopen_and_unlock);
+  ADD ("/store/create-refuses-existing", test_create_refuses_existing);
+  ADD ("/store/client/crud", test_client_crud);
+  ADD ("/store/client/list-and-search", test_client_list_and_search);
+  ADD ("/store/note/lifecycle", test_note_lifecycle);
+  ADD ("/store/note/refusals", test_note_refusals);
+  ADD ("/store/write-audit-outbox-together", test_write_audit_outbox_together);
+  ADD ("/store/client/delete", test_delete_client);
+  ADD ("/store/no-plaintext-on-disk", test_no_plaintext_on_disk);
+#undef ADD
+  return g_test_run ();
+}
