@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "mts-store"
 
 #include "mts-store.h"
+#include "mts-store-private.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -194,8 +195,8 @@ prepare (MtsStore *store, const char *sql, GError **error)
 }
 
 /* Steps @st to completion; reports the database's message on failure. */
-static gboolean
-step_done (MtsStore *store, sqlite3_stmt *st, GError **error)
+gboolean
+mts_store_step_done (MtsStore *store, sqlite3_stmt *st, GError **error)
 {
   int rc = sqlite3_step (st);
 
@@ -253,28 +254,28 @@ require_unlocked (MtsStore *store, GError **error)
   return TRUE;
 }
 
-static gboolean
-begin (MtsStore *store, GError **error)
+gboolean
+mts_store_begin (MtsStore *store, GError **error)
 {
   return exec (store, "BEGIN IMMEDIATE", error);
 }
 
-static gboolean
-commit (MtsStore *store, GError **error)
+gboolean
+mts_store_commit (MtsStore *store, GError **error)
 {
   return exec (store, "COMMIT", error);
 }
 
-static void
-rollback (MtsStore *store)
+void
+mts_store_rollback (MtsStore *store)
 {
   if (!sqlite3_get_autocommit (store->db))
     exec (store, "ROLLBACK", NULL);
 }
 
 /* Queues a change for sync, in the caller's transaction. */
-static gboolean
-outbox_add (MtsStore *store, const char *table, const char *row_id, const char *op,
+gboolean
+mts_store_outbox_add (MtsStore *store, const char *table, const char *row_id, const char *op,
             const char *changed_columns, gint64 base_version, const char *at, GError **error)
 {
   sqlite3_stmt *st = prepare (store, "INSERT INTO sync_outbox (table_name, row_id, op, "
@@ -290,7 +291,7 @@ outbox_add (MtsStore *store, const char *table, const char *row_id, const char *
   bind_text (st, 4, changed_columns);
   sqlite3_bind_int64 (st, 5, base_version);
   bind_text (st, 6, at);
-  ok = step_done (store, st, error);
+  ok = mts_store_step_done (store, st, error);
   sqlite3_finalize (st);
   return ok;
 }
@@ -436,7 +437,7 @@ set_actor_sql (MtsStore *store, GError **error)
   if (st == NULL)
     return FALSE;
   bind_text (st, 1, store->actor);
-  ok = step_done (store, st, error);
+  ok = mts_store_step_done (store, st, error);
   sqlite3_finalize (st);
   return ok;
 }
@@ -543,7 +544,7 @@ mts_store_clinician_add (MtsStore *store, MtsClinician *c, GError **error)
                            "a clinician needs a name");
       return FALSE;
     }
-  if (!begin (store, error))
+  if (!mts_store_begin (store, error))
     return FALSE;
   st = prepare (store, "INSERT INTO clinicians (id, created_at, updated_at, display_name, email, "
                        "email_bidx, role) VALUES (?1, ?2, ?2, "
@@ -557,14 +558,14 @@ mts_store_clinician_add (MtsStore *store, MtsClinician *c, GError **error)
   bind_text (st, 3, c->display_name);
   bind_text (st, 4, c->email);
   bind_text (st, 5, c->role);
-  if (!step_done (store, st, error))
+  if (!mts_store_step_done (store, st, error))
     {
       sqlite3_finalize (st);
       goto fail;
     }
   sqlite3_finalize (st);
-  if (!outbox_add (store, "clinicians", id, "upsert", "display_name,email,role", 0, at, error)
-      || !commit (store, error))
+  if (!mts_store_outbox_add (store, "clinicians", id, "upsert", "display_name,email,role", 0, at, error)
+      || !mts_store_commit (store, error))
     goto fail;
   g_free (c->id);
   c->id = g_steal_pointer (&id);
@@ -577,7 +578,7 @@ mts_store_clinician_add (MtsStore *store, MtsClinician *c, GError **error)
     c->role = g_strdup ("clinician");
   return TRUE;
 fail:
-  rollback (store);
+  mts_store_rollback (store);
   return FALSE;
 }
 
@@ -701,7 +702,7 @@ mts_store_client_add (MtsStore *store, MtsClient *c, GError **error)
   g_autofree char *phone = phone_key (c->phone);
   sqlite3_stmt *st;
 
-  if (!require_unlocked (store, error) || !check_client (c, error) || !begin (store, error))
+  if (!require_unlocked (store, error) || !check_client (c, error) || !mts_store_begin (store, error))
     return FALSE;
   st = prepare (store,
                 "INSERT INTO clients (id, created_at, updated_at, display_name, date_of_birth, "
@@ -723,15 +724,15 @@ mts_store_client_add (MtsStore *store, MtsClient *c, GError **error)
   bind_text (st, 8, phone);
   bind_text (st, 9, c->status);
   bind_text (st, 10, nonempty (c->clinician_id));
-  if (!step_done (store, st, error))
+  if (!mts_store_step_done (store, st, error))
     {
       sqlite3_finalize (st);
       goto fail;
     }
   sqlite3_finalize (st);
-  if (!outbox_add (store, "clients", id, "upsert",
+  if (!mts_store_outbox_add (store, "clients", id, "upsert",
                    "display_name,date_of_birth,email,phone,address,status,clinician_id", 0, at, error)
-      || !commit (store, error))
+      || !mts_store_commit (store, error))
     goto fail;
   remember_name (store, id, c->display_name);
   g_free (c->id);
@@ -745,7 +746,7 @@ mts_store_client_add (MtsStore *store, MtsClient *c, GError **error)
     c->status = g_strdup ("active");
   return TRUE;
 fail:
-  rollback (store);
+  mts_store_rollback (store);
   return FALSE;
 }
 
@@ -818,7 +819,7 @@ mts_store_client_update (MtsStore *store, const MtsClient *c, GError **error)
 
   if (!require_unlocked (store, error) || !check_client (c, error))
     return FALSE;
-  if (!begin (store, error))
+  if (!mts_store_begin (store, error))
     return FALSE;
   cur = mts_store_client_get (store, c->id, error);
   if (cur == NULL)
@@ -854,7 +855,7 @@ mts_store_client_update (MtsStore *store, const MtsClient *c, GError **error)
     }
   if (n == 0)
     {
-      rollback (store);
+      mts_store_rollback (store);
       return TRUE;   /* nothing to write */
     }
   sql = g_strdup_printf ("UPDATE clients SET %s WHERE id = ?1 AND deleted = 0", set->str);
@@ -867,21 +868,21 @@ mts_store_client_update (MtsStore *store, const MtsClient *c, GError **error)
   for (int i = 0; i < 5; i++)
     bind_text (st, 10 + i, fields[i].wanted);
   bind_text (st, 15, phone);
-  if (!step_done (store, st, error))
+  if (!mts_store_step_done (store, st, error))
     {
       sqlite3_finalize (st);
       goto fail;
     }
   sqlite3_finalize (st);
   name_changed = g_strcmp0 (c->display_name, cur->display_name) != 0;
-  if (!outbox_add (store, "clients", c->id, "upsert", changed->str, cur->version, at, error)
-      || !commit (store, error))
+  if (!mts_store_outbox_add (store, "clients", c->id, "upsert", changed->str, cur->version, at, error)
+      || !mts_store_commit (store, error))
     goto fail;
   if (name_changed)
     remember_name (store, c->id, c->display_name);
   return TRUE;
 fail:
-  rollback (store);
+  mts_store_rollback (store);
   return FALSE;
 }
 
@@ -891,7 +892,9 @@ static gboolean
 outbox_delete_rows (MtsStore *store, const char *table, const char *where, const char *client_id,
                     const char *at, GPtrArray *ids, GError **error)
 {
-  g_autofree char *sql = g_strdup_printf ("SELECT id, version FROM %s WHERE %s", table, where);
+  /* Rows already tombstoned have their delete queued already. */
+  g_autofree char *sql = g_strdup_printf ("SELECT id, version FROM %s WHERE (%s) AND deleted = 0",
+                                          table, where);
   g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GArray) versions = g_array_new (FALSE, FALSE, sizeof (gint64));
   sqlite3_stmt *st = prepare (store, sql, error);
@@ -911,7 +914,7 @@ outbox_delete_rows (MtsStore *store, const char *table, const char *where, const
     return db_fail (store, error, "cannot list a client's records");
   for (guint i = 0; i < rows->len; i++)
     {
-      if (!outbox_add (store, table, rows->pdata[i], "delete", NULL,
+      if (!mts_store_outbox_add (store, table, rows->pdata[i], "delete", NULL,
                        g_array_index (versions, gint64, i), at, error))
         return FALSE;
       if (ids != NULL)
@@ -940,7 +943,7 @@ mts_store_client_delete (MtsStore *store, const char *id, GError **error)
   g_autofree char *at = now_iso ();
   sqlite3_stmt *st;
 
-  if (!require_unlocked (store, error) || !begin (store, error))
+  if (!require_unlocked (store, error) || !mts_store_begin (store, error))
     return FALSE;
   cur = mts_store_client_get (store, id, error);
   if (cur == NULL)
@@ -955,7 +958,7 @@ mts_store_client_delete (MtsStore *store, const char *id, GError **error)
       if ((st = prepare (store, sql, error)) == NULL)
         goto fail;
       bind_text (st, 1, id);
-      if (!step_done (store, st, error))
+      if (!mts_store_step_done (store, st, error))
         {
           sqlite3_finalize (st);
           goto fail;
@@ -971,14 +974,14 @@ mts_store_client_delete (MtsStore *store, const char *id, GError **error)
     goto fail;
   bind_text (st, 1, id);
   bind_text (st, 2, at);
-  if (!step_done (store, st, error))
+  if (!mts_store_step_done (store, st, error))
     {
       sqlite3_finalize (st);
       goto fail;
     }
   sqlite3_finalize (st);
-  if (!outbox_add (store, "clients", id, "delete", NULL, cur->version, at, error)
-      || !commit (store, error))
+  if (!mts_store_outbox_add (store, "clients", id, "delete", NULL, cur->version, at, error)
+      || !mts_store_commit (store, error))
     goto fail;
 
   /* Out of the write-ahead log too, and the document files. */
@@ -1000,7 +1003,7 @@ mts_store_client_delete (MtsStore *store, const char *id, GError **error)
   }
   return TRUE;
 fail:
-  rollback (store);
+  mts_store_rollback (store);
   return FALSE;
 }
 
@@ -1155,7 +1158,7 @@ mts_store_note_add (MtsStore *store, MtsNote *n, GError **error)
   if (!require_unlocked (store, error))
     return FALSE;
   client = mts_store_client_get (store, n->client_id, error);
-  if (client == NULL || !begin (store, error))
+  if (client == NULL || !mts_store_begin (store, error))
     return FALSE;
   st = prepare (store, "INSERT INTO notes (id, created_at, updated_at, client_id, session_id, "
                        "clinician_id, template_kind, body, ai_assisted, amends_id) VALUES "
@@ -1172,16 +1175,16 @@ mts_store_note_add (MtsStore *store, MtsNote *n, GError **error)
   bind_text (st, 7, n->body ? n->body : "");
   sqlite3_bind_int (st, 8, n->ai_assisted ? 1 : 0);
   bind_text (st, 9, nonempty (n->amends_id));
-  if (!step_done (store, st, error))
+  if (!mts_store_step_done (store, st, error))
     {
       sqlite3_finalize (st);
       goto fail;
     }
   sqlite3_finalize (st);
-  if (!outbox_add (store, "notes", id, "upsert",
+  if (!mts_store_outbox_add (store, "notes", id, "upsert",
                    "client_id,session_id,clinician_id,template_kind,body,ai_assisted,amends_id",
                    0, at, error)
-      || !commit (store, error))
+      || !mts_store_commit (store, error))
     goto fail;
   g_free (n->id);
   n->id = g_steal_pointer (&id);
@@ -1196,7 +1199,7 @@ mts_store_note_add (MtsStore *store, MtsNote *n, GError **error)
   n->version = 0;
   return TRUE;
 fail:
-  rollback (store);
+  mts_store_rollback (store);
   return FALSE;
 }
 
@@ -1257,7 +1260,7 @@ mts_store_note_update (MtsStore *store, const MtsNote *n, GError **error)
   g_autofree char *at = now_iso ();
   sqlite3_stmt *st;
 
-  if (!require_unlocked (store, error) || !begin (store, error))
+  if (!require_unlocked (store, error) || !mts_store_begin (store, error))
     return FALSE;
   cur = mts_store_note_get (store, n->id, error);
   if (cur == NULL)
@@ -1276,7 +1279,7 @@ mts_store_note_update (MtsStore *store, const MtsNote *n, GError **error)
     g_string_append_printf (changed, "%sai_assisted", changed->len ? "," : "");
   if (changed->len == 0)
     {
-      rollback (store);
+      mts_store_rollback (store);
       return TRUE;
     }
   st = prepare (store, "UPDATE notes SET updated_at = ?2, "
@@ -1291,18 +1294,18 @@ mts_store_note_update (MtsStore *store, const MtsNote *n, GError **error)
   bind_text (st, 4, n->template_kind);
   sqlite3_bind_int (st, 5, n->ai_assisted ? 1 : 0);
   sqlite3_bind_int (st, 6, g_strcmp0 (n->body, cur->body) != 0);
-  if (!step_done (store, st, error))
+  if (!mts_store_step_done (store, st, error))
     {
       sqlite3_finalize (st);
       goto fail;
     }
   sqlite3_finalize (st);
-  if (!outbox_add (store, "notes", n->id, "upsert", changed->str, cur->version, at, error)
-      || !commit (store, error))
+  if (!mts_store_outbox_add (store, "notes", n->id, "upsert", changed->str, cur->version, at, error)
+      || !mts_store_commit (store, error))
     goto fail;
   return TRUE;
 fail:
-  rollback (store);
+  mts_store_rollback (store);
   return FALSE;
 }
 
@@ -1314,7 +1317,7 @@ mts_store_note_sign (MtsStore *store, const char *id, GError **error)
   g_autofree char *at = now_iso ();
   sqlite3_stmt *st;
 
-  if (!require_unlocked (store, error) || !begin (store, error))
+  if (!require_unlocked (store, error) || !mts_store_begin (store, error))
     return FALSE;
   cur = mts_store_note_get (store, id, error);
   if (cur == NULL)
@@ -1346,19 +1349,19 @@ mts_store_note_sign (MtsStore *store, const char *id, GError **error)
   bind_text (st, 1, id);
   bind_text (st, 2, signer->id);
   bind_text (st, 3, at);
-  if (!step_done (store, st, error))
+  if (!mts_store_step_done (store, st, error))
     {
       sqlite3_finalize (st);
       goto fail;
     }
   sqlite3_finalize (st);
-  if (!outbox_add (store, "notes", id, "upsert", "status,signed_by,signed_at", cur->version, at,
+  if (!mts_store_outbox_add (store, "notes", id, "upsert", "status,signed_by,signed_at", cur->version, at,
                    error)
-      || !commit (store, error))
+      || !mts_store_commit (store, error))
     goto fail;
   return TRUE;
 fail:
-  rollback (store);
+  mts_store_rollback (store);
   return FALSE;
 }
 

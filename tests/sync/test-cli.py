@@ -1,0 +1,673 @@
+#!/usr/bin/env python3
+"""Tests of the `mts` command line, driving the real binary; reports TAP.
+
+Usage: test-cli.py MTS SQLITE3
+
+Every case runs `mts` as a script would: in a fresh scratch directory, with
+no controlling terminal (a new session), no standard input unless the case
+gives one, LC_ALL=C (values are UTF-8 whatever the locale), and
+MTS_PASSPHRASE_FILE naming a 0600 file.  The cases build one store step by
+step, so they run in order; a case that fails says what it expected.
+SQLITE3 is the stock shell, used without the extension to tamper with the
+audit log as an attacker with file access would.
+
+If $MTS_CLI_WRAPPER is set (for example to a valgrind command line), mts runs
+under it; a wrapper's own error status (99 by convention) fails the case like
+any other unexpected status.
+"""
+import csv
+import json
+import os
+import re
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import traceback
+
+MTS = os.path.abspath(sys.argv[1])
+WRAPPER = shlex.split(os.environ.get("MTS_CLI_WRAPPER", ""))
+SQLITE3 = sys.argv[2]
+PASSPHRASE = "correct horse battery"
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+INSTANT_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+work = tempfile.mkdtemp(prefix="mts-cli-")
+os.chdir(work)
+os.umask(0o077)
+with open("passphrase", "w") as f:
+    f.write(PASSPHRASE + "\n")
+with open("wrong-passphrase", "w") as f:
+    f.write("not the passphrase\n")
+
+BASE_ENV = {k: v for k, v in os.environ.items() if not k.startswith("MTS_")}
+BASE_ENV["LC_ALL"] = "C"
+BASE_ENV["MTS_PASSPHRASE_FILE"] = os.path.join(work, "passphrase")
+
+
+class Failed(Exception):
+    pass
+
+
+def mts(*args, stdin=None, env=None, unset=()):
+    """Runs mts; returns (exit status, stdout, stderr) as text."""
+    e = dict(BASE_ENV)
+    e.update(env or {})
+    for k in unset:
+        e.pop(k, None)
+    p = subprocess.run([*WRAPPER, MTS, *args], input=stdin.encode() if stdin is not None else None,
+                       stdin=None if stdin is not None else subprocess.DEVNULL,
+                       capture_output=True, env=e, start_new_session=True, timeout=60)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def check(cond, what):
+    if not cond:
+        raise Failed(what)
+
+
+def ok(*args, **kw):
+    """Runs mts and requires exit 0 with nothing on stderr; returns stdout."""
+    rc, out, err = mts(*args, **kw)
+    check(rc == 0, f"mts {' '.join(args)}: exit {rc}, stderr {err!r}")
+    check(err == "", f"mts {' '.join(args)}: unexpected stderr {err!r}")
+    return out
+
+
+def refused(code, pattern, *args, **kw):
+    """Runs mts and requires exit @code, a stderr starting "mts: " whose
+    first line matches @pattern, and no stdout; returns stderr."""
+    rc, out, err = mts(*args, **kw)
+    check(rc == code, f"mts {' '.join(args)}: exit {rc}, expected {code}; stderr {err!r}")
+    check(err.startswith("mts: "), f"stderr does not start with 'mts: ': {err!r}")
+    first = err.splitlines()[0]
+    check(re.search(pattern, first), f"first line of stderr {first!r} does not match {pattern!r}")
+    check(out == "", f"unexpected stdout {out!r}")
+    if code == 2:
+        check("Usage:" in err, f"a usage error prints the usage: {err!r}")
+    if code == 1:
+        check(len(err.splitlines()) == 1, f"a refusal is one line: {err!r}")
+    return err
+
+
+def show(kind, ident):
+    """`mts client show` / `note show` as a dict (and the note's text)."""
+    out = ok(kind, "show", ident)
+    head, _, body = out.partition("\n\n")
+    fields = {}
+    for line in head.splitlines():
+        k, _, v = line.partition(": ")
+        fields[k] = v
+    if kind == "note":
+        fields["body"] = body
+    return fields
+
+
+def tsv(out):
+    return [line.split("\t") for line in out.splitlines()]
+
+
+# What the cases share.
+S = {}
+cases = []
+
+
+def case(fn):
+    cases.append(fn)
+    return fn
+
+
+# ---------------------------------------------------------------------------
+@case
+def init_creates_store():
+    """init creates the store and the first clinician, prints its id and the store path"""
+    out = ok("init", "--kdf", "test", "--clinician", "Dr Ann Smith", "--email", "ann.smith@example.org")
+    lines = out.splitlines()
+    check(len(lines) == 2, f"two lines expected: {out!r}")
+    check(UUID_RE.match(lines[0]), f"not a UUIDv7: {lines[0]!r}")
+    check(lines[1] == os.path.join(work, "practice"), f"store path {lines[1]!r}")
+    S["clinician"] = lines[0]
+    for name in ("practice.db", "practice.mtskey"):
+        check(os.path.isfile(os.path.join("practice", name)), f"{name} missing")
+    check(stat.S_IMODE(os.stat("practice").st_mode) == 0o700, "store folder is not 0700")
+    actor = os.path.join("practice", "actor")
+    check(stat.S_IMODE(os.stat(actor).st_mode) == 0o600, "actor file is not 0600")
+    check(open(actor).read().strip() == S["clinician"], "actor file does not hold the clinician id")
+
+
+@case
+def init_refusals():
+    """init refuses an existing store (1), and a missing --clinician or a bad --kdf (2)"""
+    refused(1, r"already holds a store", "init", "--kdf", "test", "--clinician", "X")
+    refused(2, r"--clinician NAME is required", "--store", "other", "init", "--kdf", "test")
+    refused(2, r"--kdf is", "--store", "other", "init", "--kdf", "fast", "--clinician", "X")
+    check(not os.path.exists("other"), "a refused init left a folder behind")
+
+
+@case
+def init_new_passphrase():
+    """init reads MTS_NEW_PASSPHRASE* first; that passphrase then unlocks the store"""
+    with open("new-passphrase", "w") as f:
+        f.write("a new store passphrase\n")
+    ok("--store", "second", "init", "--kdf", "test", "--clinician", "Dr B",
+       env={"MTS_NEW_PASSPHRASE_FILE": os.path.join(work, "new-passphrase")})
+    refused(1, r"wrong passphrase", "--store", "second", "client", "list")
+    ok("--store", "second", "client", "list",
+       env={"MTS_PASSPHRASE_FILE": os.path.join(work, "new-passphrase")})
+    refused(1, r"the new passphrase is too short \(at least 8 bytes\)", "--store", "third", "init",
+            "--kdf", "test", "--clinician", "X", env={"MTS_NEW_PASSPHRASE": "short"})
+    check(not os.path.exists("third"), "a refused init left a folder behind")
+
+
+@case
+def client_add():
+    """client add prints a new id for each client (non-ASCII name, all fields)"""
+    S["a"] = dict(name="Zoë Ångström-Pryce", dob="1990-02-03", email="zoe.pryce@example.org",
+                  phone="07700 900123", address="12 Rosemary Lane\nNorwich NR2 1AA", status="active")
+    S["b"] = dict(name="Bartholomew Quince", dob="1975-11-30", email="bart.quince@example.net",
+                  phone="+44 20 7946 0991", address="Flat 3, 9 Orchard Rise, Leeds", status="waiting")
+    for key in ("a", "b"):
+        c = S[key]
+        out = ok("client", "add", "--name", c["name"], "--dob", c["dob"], "--email", c["email"],
+                 "--phone", c["phone"], "--address", c["address"], "--status", c["status"])
+        check(UUID_RE.match(out.strip()), f"not an id: {out!r}")
+        c["id"] = out.strip()
+    check(S["a"]["id"] != S["b"]["id"], "two clients with one id")
+
+
+@case
+def client_add_refusals():
+    """client add refuses a missing name, an impossible date and an unknown status (2)"""
+    refused(2, r"--name NAME is required", "client", "add", "--email", "x@example.org")
+    refused(2, r"--dob is a date", "client", "add", "--name", "X", "--dob", "2023-02-30")
+    refused(2, r"--status is", "client", "add", "--name", "X", "--status", "gone")
+    refused(1, r"no clinician", "client", "add", "--name", "X", "--clinician", "nobody")
+
+
+@case
+def client_list():
+    """client list prints id, name, status, tab-separated, sorted by name"""
+    rows = tsv(ok("client", "list"))
+    expect = sorted(([S[k]["id"], S[k]["name"], S[k]["status"]] for k in ("a", "b")),
+                    key=lambda r: r[1])
+    check(rows == expect, f"{rows!r} != {expect!r}")
+
+
+@case
+def client_list_search():
+    """client list --search: name substring (any case), exact e-mail, phone in another form"""
+    for text, who in (("ångström", "a"), ("QUINCE", "b"), ("zoe.pryce@example.org", "a"),
+                      ("07700900123", "a"), ("+442079460991", "b"), ("nobody", None),
+                      ("example.org", None)):
+        rows = tsv(ok("client", "list", "--search", text))
+        want = [[S[who]["id"], S[who]["name"], S[who]["status"]]] if who else []
+        check(rows == want, f"--search {text!r}: {rows!r} != {want!r}")
+
+
+@case
+def client_show():
+    """client show prints every field as key: value, line breaks escaped"""
+    for k in ("a", "b"):
+        c = S[k]
+        f = show("client", c["id"])
+        check(f["id"] == c["id"] and f["name"] == c["name"] and f["dob"] == c["dob"]
+              and f["email"] == c["email"] and f["phone"] == c["phone"]
+              and f["status"] == c["status"], f"fields differ: {f!r}")
+        check(f["address"] == c["address"].replace("\n", "\\n"), f"address {f['address']!r}")
+        check(f["clinician"] == S["clinician"], "the actor is the client's clinician by default")
+        check(INSTANT_RE.match(f["created_at"]) and f["version"] == "0", f"{f!r}")
+
+
+@case
+def client_edit():
+    """client edit changes only the given fields; an empty value clears one"""
+    a = S["a"]
+    ok("client", "edit", a["id"], "--email", "zoe.new@example.org", "--status", "waiting")
+    f = show("client", a["id"])
+    check(f["email"] == "zoe.new@example.org" and f["status"] == "waiting", f"{f!r}")
+    check(f["name"] == a["name"] and f["dob"] == a["dob"] and f["phone"] == a["phone"],
+          f"other fields changed: {f!r}")
+    a["old_email"], a["email"], a["status"] = a["email"], "zoe.new@example.org", "waiting"
+    ok("client", "edit", a["id"], "--phone", "")
+    check(show("client", a["id"])["phone"] == "", "--phone '' did not clear the phone")
+    a["old_phone"], a["phone"] = a["phone"], None
+    check(tsv(ok("client", "list", "--search", "zoe.new@example.org"))[0][0] == a["id"],
+          "the new e-mail is not found through its blind index")
+    check(ok("client", "list", "--search", a["old_email"]) == "", "the old e-mail still finds her")
+
+
+@case
+def client_edit_refusals():
+    """client edit refuses nothing to change, an empty name, a bad status (2)"""
+    a = S["a"]["id"]
+    refused(2, r"nothing to change", "client", "edit", a)
+    refused(2, r"--name cannot be empty", "client", "edit", a, "--name", "")
+    refused(2, r"--status is", "client", "edit", a, "--status", "dormant")
+    refused(2, r"missing argument", "client", "edit", "--name", "X")
+
+
+@case
+def note_add():
+    """note add takes the text from --body, --body-file and standard input; prints ids"""
+    a = S["a"]["id"]
+    S["n1_body"] = "S: reports low mood since redundancy\nO: tearful, good eye contact\nA: moderate\nP: weekly"
+    S["n1"] = ok("note", "add", a, "--kind", "SOAP", "--body", S["n1_body"]).strip()
+    with open("note2.txt", "w") as f:
+        f.write("D: discussed sleep hygiene and panic episodes\nA: improving\nP: review in two weeks\n")
+    S["n2_body"] = open("note2.txt").read()
+    S["n2"] = ok("note", "add", a, "--kind", "DAP", "--body-file", "note2.txt").strip()
+    S["n3_body"] = "Phone call: client cancelled Thursday, rebooked\n"
+    S["n3"] = ok("note", "add", a, stdin=S["n3_body"]).strip()
+    S["nb_body"] = "B: anger at work, fear of dismissal\nI: CBT formulation"
+    S["nb"] = ok("note", "add", S["b"]["id"], "--kind", "BIRP", "--body", S["nb_body"]).strip()
+    for k in ("n1", "n2", "n3", "nb"):
+        check(UUID_RE.match(S[k]), f"{k}: not an id {S[k]!r}")
+
+
+@case
+def note_list():
+    """note list prints id, kind, status, signed_at and the first line, oldest first"""
+    rows = tsv(ok("note", "list", S["a"]["id"]))
+    expect = [[S["n1"], "SOAP", "draft", "", "S: reports low mood since redundancy"],
+              [S["n2"], "DAP", "draft", "", "D: discussed sleep hygiene and panic episodes"],
+              [S["n3"], "free", "draft", "", "Phone call: client cancelled Thursday, rebooked"]]
+    check(rows == expect, f"{rows!r} != {expect!r}")
+    check([r[0] for r in tsv(ok("note", "list", S["b"]["id"]))] == [S["nb"]], "client B's notes")
+
+
+@case
+def note_show():
+    """note show prints the fields, a blank line and the text exactly"""
+    f = show("note", S["n2"])
+    check(f["body"] == S["n2_body"], f"body {f['body']!r}")
+    check(f["kind"] == "DAP" and f["status"] == "draft" and f["client"] == S["a"]["id"]
+          and f["author"] == S["clinician"] and f["amends"] == "" and f["ai_assisted"] == "no",
+          f"{f!r}")
+
+
+@case
+def note_add_refusals():
+    """note add refuses a bad --kind and both text options (2), an empty text and an unknown client (1)"""
+    a = S["a"]["id"]
+    err = refused(2, r"--kind is SOAP, DAP, BIRP or free", "note", "add", a, "--kind", "GIRP",
+                  "--body", "x")
+    refused(2, r"not both", "note", "add", a, "--body", "x", "--body-file", "note2.txt")
+    refused(1, r"the note is empty", "note", "add", a, stdin="")
+    refused(1, r"no client nobody", "note", "add", "nobody", "--body", "x")
+    refused(1, r"cannot read|No such file", "note", "add", a, "--body-file", "missing.txt")
+    check(len(tsv(ok("note", "list", a))) == 3, "a refused note was added")
+
+
+@case
+def note_edit_draft():
+    """note edit replaces a draft's text; --kind alone keeps the text"""
+    S["n3_old"] = S["n3_body"]
+    S["n3_body"] = "Phone call: client cancelled Thursday (childcare), rebooked Monday"
+    ok("note", "edit", S["n3"], "--body", S["n3_body"])
+    ok("note", "edit", S["n3"], "--kind", "DAP")
+    f = show("note", S["n3"])
+    check(f["body"] == S["n3_body"] and f["kind"] == "DAP", f"{f!r}")
+
+
+@case
+def note_sign():
+    """note sign signs a draft as the actor"""
+    ok("note", "sign", S["n1"])
+    f = show("note", S["n1"])
+    check(f["status"] == "signed" and f["signed_by"] == S["clinician"]
+          and INSTANT_RE.match(f["signed_at"]), f"{f!r}")
+    row = [r for r in tsv(ok("note", "list", S["a"]["id"])) if r[0] == S["n1"]][0]
+    check(row[2] == "signed" and row[3] == f["signed_at"], f"list row {row!r}")
+
+
+@case
+def note_edit_signed_refused():
+    """editing a signed note is refused (1), the message says amend, the text is unchanged"""
+    for extra in (["--body", "S: rewritten"], ["--kind", "free"], []):
+        refused(1, r"signed.*amend", "note", "edit", S["n1"], *extra, stdin="rewritten\n")
+    refused(1, r"already signed", "note", "sign", S["n1"])
+    check(show("note", S["n1"])["body"] == S["n1_body"], "a signed note changed")
+
+
+@case
+def note_amend():
+    """note amend makes a new draft naming the signed note; a draft cannot be amended"""
+    S["n4_body"] = "Amendment: mood reported as low since March, not since redundancy"
+    S["n4"] = ok("note", "amend", S["n1"], "--body", S["n4_body"]).strip()
+    check(UUID_RE.match(S["n4"]) and S["n4"] != S["n1"], f"amendment id {S['n4']!r}")
+    f = show("note", S["n4"])
+    check(f["amends"] == S["n1"] and f["status"] == "draft" and f["body"] == S["n4_body"]
+          and f["kind"] == "SOAP", f"{f!r}")
+    refused(1, r"is a draft: edit it instead", "note", "amend", S["n2"], "--body", "x")
+
+
+@case
+def unknown_ids():
+    """an unknown id is refused by every command that takes one (1)"""
+    for args in (["client", "show", "nobody"], ["client", "edit", "nobody", "--name", "X"],
+                 ["client", "delete", "nobody", "--yes"], ["note", "list", "nobody"]):
+        refused(1, r"no client nobody", *args)
+    for args in (["note", "show", "nobody"], ["note", "edit", "nobody", "--body", "x"],
+                 ["note", "sign", "nobody"], ["note", "amend", "nobody", "--body", "x"]):
+        refused(1, r"no note nobody", *args)
+    refused(1, r"no client nobody", "audit", "log", "--client", "nobody")
+    refused(1, r"no client nobody", "export", "sar", "--client", "nobody")
+    check(not os.path.exists("sar"), "a refused export left a folder")
+
+
+@case
+def delete_needs_yes():
+    """client delete without --yes is refused (1) and deletes nothing"""
+    refused(1, r"add --yes to confirm", "client", "delete", S["b"]["id"])
+    check(len(tsv(ok("client", "list"))) == 2, "a client went without --yes")
+
+
+@case
+def passphrase_refusals():
+    """a wrong passphrase, none at all, or a readable passphrase file is refused (1)"""
+    err = refused(1, r"wrong passphrase for the store in", "client", "list",
+                  env={"MTS_PASSPHRASE_FILE": os.path.join(work, "wrong-passphrase")})
+    check("not the passphrase" not in err, "the passphrase was printed")
+    err = refused(1, r"wrong passphrase", "client", "list", unset=["MTS_PASSPHRASE_FILE"],
+                  env={"MTS_PASSPHRASE": "guess"})
+    check("guess" not in err, "the passphrase was printed")
+    refused(1, r"no passphrase.*MTS_PASSPHRASE", "client", "list", unset=["MTS_PASSPHRASE_FILE"])
+    shutil.copy("passphrase", "open-passphrase")
+    os.chmod("open-passphrase", 0o644)
+    refused(1, r"readable by other users", "client", "list",
+            env={"MTS_PASSPHRASE_FILE": os.path.join(work, "open-passphrase")})
+
+
+@case
+def missing_store():
+    """a missing store is refused (1) with a pointer to init; MTS_STORE chooses the store"""
+    refused(1, r"holds no store.*mts init", "--store", "nowhere", "client", "list")
+    refused(1, r"holds no store", "client", "list", "--store", "nowhere")
+    refused(1, r"holds no store", "client", "list", env={"MTS_STORE": os.path.join(work, "nowhere")})
+    check(len(tsv(ok("client", "list", env={"MTS_STORE": os.path.join(work, "practice")}))) == 2,
+          "MTS_STORE")
+    check(not os.path.exists("nowhere"), "opening a missing store created it")
+
+
+@case
+def usage_errors():
+    """no command, an unknown command or option, a missing argument: usage (2); --help: 0"""
+    for args in ([], ["frobnicate"], ["client"], ["client", "frob"], ["client", "list", "--bogus"],
+                 ["client", "show"], ["client", "show", "a", "b"], ["--store"]):
+        rc, out, err = mts(*args)
+        check(rc == 2 and err.startswith("mts: ") and "Usage" in err and out == "",
+              f"mts {args}: exit {rc}, stderr {err!r}")
+    for args in (["--help"], ["help"], ["note", "add", "--help"]):
+        out = ok(*args)
+        check(out.startswith("Usage"), f"mts {args}: {out!r}")
+
+
+@case
+def actor_option():
+    """--actor must name a clinician of the store (1)"""
+    refused(1, r"not a clinician of this store", "--actor", "dr.who", "client", "list")
+    refused(1, r"not a clinician of this store", "client", "list", "--actor", "dr.who")
+    ok("client", "list", "--actor", S["clinician"])
+
+
+@case
+def audit_log_by_client():
+    """audit log --client shows that client's entries (client, notes) and none of another's"""
+    def entries(client):
+        return tsv(ok("audit", "log", "--client", client))
+    a_rows, b_rows = entries(S["a"]["id"]), entries(S["b"]["id"])
+    a_ids = {r[5] for r in a_rows}
+    b_ids = {r[5] for r in b_rows}
+    want_a = {S["a"]["id"], S["n1"], S["n2"], S["n3"], S["n4"]}
+    want_b = {S["b"]["id"], S["nb"]}
+    check(a_ids == want_a, f"client A's log names {a_ids!r}, expected {want_a!r}")
+    check(b_ids == want_b, f"client B's log names {b_ids!r}, expected {want_b!r}")
+    acts = [(r[3], r[4], r[5]) for r in a_rows]
+    check(("insert", "clients", S["a"]["id"]) in acts and ("update", "clients", S["a"]["id"]) in acts
+          and ("update", "notes", S["n1"]) in acts, f"{acts!r}")
+    for r in a_rows + b_rows:
+        check(len(r) == 8 and r[0].isdigit() and INSTANT_RE.match(r[1]) and r[2] == S["clinician"],
+              f"entry {r!r}")
+    full = tsv(ok("audit", "log"))
+    check([int(r[0]) for r in full] == list(range(1, len(full) + 1)), "the full log is not 1..n")
+
+
+@case
+def audit_log_since():
+    """audit log --since keeps later entries; a bad --since is a usage error (2)"""
+    full = tsv(ok("audit", "log"))
+    mid = full[len(full) // 2][1]
+    later = tsv(ok("audit", "log", "--since", mid))
+    check(later == [r for r in full if r[1] >= mid] and 0 < len(later) < len(full), "--since")
+    check(ok("audit", "log", "--since", "2999-01-01") == "", "--since in the future")
+    check(len(tsv(ok("audit", "log", "--since", "2000-01-01T00:00:00+01:00"))) == len(full),
+          "--since with an offset")
+    refused(2, r"--since is", "audit", "log", "--since", "last tuesday")
+
+
+@case
+def audit_verify_ok():
+    """audit verify prints ok; audit head is seq:mac and verifies as --head"""
+    check(ok("audit", "verify") == "ok\n", "verify")
+    head = ok("audit", "head").strip()
+    check(re.match(r"^\d+:[0-9a-f]{64}$", head), f"head {head!r}")
+    S["head"] = head
+    check(ok("audit", "verify", "--head", head) == "ok\n", "verify --head")
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
+
+
+def as_csv(value):
+    if value is None:
+        return ""
+    return str(value)
+
+
+@case
+def export_round_trip():
+    """export writes bundle.json and a CSV per table (0700/0600) holding everything added"""
+    out = ok("export", "exp")
+    check(out.startswith("exported ") and "exp" in out, f"{out!r}")
+    check(stat.S_IMODE(os.stat("exp").st_mode) == 0o700, "export folder is not 0700")
+    for name in os.listdir("exp"):
+        check(stat.S_IMODE(os.stat(os.path.join("exp", name)).st_mode) == 0o600, f"{name} is not 0600")
+    b = json.load(open("exp/bundle.json", encoding="utf-8"))
+    check(b["format"] == "mts-export" and b["format_version"] == 1, "format")
+    check(INSTANT_RE.match(b["exported_at"]), "exported_at")
+    check(b["store"]["path"] == os.path.join(work, "practice") and re.match(r"^[0-9a-f]{32}$", b["store"]["id"])
+          and b["store"]["schema_version"] >= 1, f"store {b['store']!r}")
+    check(b["actor"] == {"id": S["clinician"], "name": "Dr Ann Smith"}, f"actor {b['actor']!r}")
+    check(b["client_id"] is None and b["files"] == [], "scope / files")
+    tables = b["tables"]
+    check(set(tables) >= {"clinicians", "clients", "notes", "sessions", "documents", "agreements",
+                          "invoices", "payments", "risk_flags", "ai_consents", "note_templates"},
+          f"tables {sorted(tables)!r}")
+    check(not {"mts_audit", "sync_outbox", "sync_state"} & set(tables), "internal tables exported")
+
+    clients = {r["id"]: r for r in tables["clients"]["rows"]}
+    check(set(clients) == {S["a"]["id"], S["b"]["id"]}, "clients")
+    for k in ("a", "b"):
+        c, r = S[k], clients[S[k]["id"]]
+        check(r["display_name"] == c["name"] and r["date_of_birth"] == c["dob"]
+              and r["email"] == c["email"] and r["phone"] == c["phone"]
+              and r["address"] == c["address"] and r["status"] == c["status"]
+              and r["clinician_id"] == S["clinician"] and r["deleted"] == 0, f"client {k}: {r!r}")
+    check("email_bidx" not in tables["clients"]["columns"]
+          and "email_bidx" in tables["clients"]["withheld_columns"]
+          and "display_name" in tables["clients"]["encrypted_columns"], "client columns")
+    notes = {r["id"]: r for r in tables["notes"]["rows"]}
+    check(set(notes) == {S[k] for k in ("n1", "n2", "n3", "n4", "nb")}, "notes")
+    for k in ("n1", "n2", "n3", "n4", "nb"):
+        check(notes[S[k]]["body"] == S[k + "_body"], f"note {k} body")
+    check(notes[S["n1"]]["status"] == "signed" and notes[S["n4"]]["amends_id"] == S["n1"]
+          and notes[S["nb"]]["client_id"] == S["b"]["id"], "note fields")
+    clin = tables["clinicians"]["rows"]
+    check(len(clin) == 1 and clin[0]["display_name"] == "Dr Ann Smith"
+          and clin[0]["email"] == "ann.smith@example.org", f"clinicians {clin!r}")
+    check("file_key" not in tables["documents"]["columns"]
+          and "content_hash" not in tables["documents"]["columns"], "document keys exported")
+
+    # Every CSV says the same as the bundle.
+    total = 0
+    for name, t in tables.items():
+        rows = read_csv(os.path.join("exp", name + ".csv"))
+        check(rows[0] == t["columns"], f"{name}.csv header {rows[0]!r}")
+        want = [[as_csv(r[c]) for c in t["columns"]] for r in t["rows"]]
+        check(rows[1:] == want, f"{name}.csv rows differ from bundle.json")
+        total += len(t["rows"])
+    check(b["row_count"] == total and out.startswith(f"exported {total} rows"), "row count")
+    check(set(os.listdir("exp")) == {"bundle.json"} | {n + ".csv" for n in tables}, "files")
+
+    # Recorded in the audit log, at the entry the bundle names.
+    entry = [r for r in tsv(ok("audit", "log")) if r[0] == str(b["audit_seq"])]
+    check(len(entry) == 1 and entry[0][3] == "export" and entry[0][4] == "practice", f"{entry!r}")
+    check("exp" not in entry[0][7], "the audit detail names the folder")
+
+
+@case
+def export_client():
+    """export --client holds that client, its notes and its clinician, nothing of another's"""
+    ok("export", "sar-a", "--client", S["a"]["id"])
+    b = json.load(open("sar-a/bundle.json", encoding="utf-8"))
+    t = b["tables"]
+    check(b["client_id"] == S["a"]["id"], "client_id")
+    check([r["id"] for r in t["clients"]["rows"]] == [S["a"]["id"]], "clients")
+    check({r["id"] for r in t["notes"]["rows"]} == {S[k] for k in ("n1", "n2", "n3", "n4")}, "notes")
+    check([r["id"] for r in t["clinicians"]["rows"]] == [S["clinician"]], "clinicians")
+    check("note_templates" not in t and not os.path.exists("sar-a/note_templates.csv"),
+          "templates are about no client")
+    text = open("sar-a/bundle.json", encoding="utf-8").read()
+    for csvname in os.listdir("sar-a"):
+        text += open(os.path.join("sar-a", csvname), encoding="utf-8").read()
+    for secret in (S["b"]["name"], S["b"]["email"], S["nb_body"].splitlines()[0], S["b"]["id"]):
+        check(secret not in text, f"client B's {secret!r} is in client A's export")
+    entry = [r for r in tsv(ok("audit", "log", "--client", S["a"]["id"])) if r[3] == "export"]
+    check(len(entry) == 1 and entry[0][4] == "client:" + S["a"]["id"], f"{entry!r}")
+
+
+@case
+def export_refusals():
+    """export refuses a folder that is not empty, or is a file (1)"""
+    refused(1, r"is not empty", "export", "exp")
+    open("afile", "w").close()
+    refused(1, r"not a folder", "export", "afile")
+    os.mkdir("empty", 0o755)
+    ok("export", "empty")
+    check(stat.S_IMODE(os.stat("empty").st_mode) == 0o700, "an empty folder is made 0700")
+    refused(1, r"cannot create", "export", "no/such/parent")
+
+
+def plaintexts():
+    a, b = S["a"], S["b"]
+    values = [a["name"], "Ångström", a["dob"], a["email"], a["old_email"], a["old_phone"],
+              "Rosemary Lane", b["name"], b["email"], b["phone"], "Orchard Rise", b["dob"],
+              "Dr Ann Smith", "ann.smith@example.org"]
+    for k in ("n1", "n2", "n3", "n4", "nb"):
+        values.append(S[k + "_body"].splitlines()[0])
+    values.append(S["n3_old"].strip())
+    return values
+
+
+def grep_count(value, path):
+    """grep -c, as the brief says: lines of @path holding @value."""
+    if not os.path.exists(path):
+        return 0
+    p = subprocess.run(["grep", "-c", "-a", "-F", "--", value, path], capture_output=True)
+    return int(p.stdout.decode().strip() or "0")
+
+
+@case
+def no_plaintext_in_database():
+    """no plaintext written (names, contacts, dates of birth, note texts) is in practice.db or its WAL"""
+    for value in plaintexts():
+        for path in ("practice/practice.db", "practice/practice.db-wal"):
+            n = grep_count(value, path)
+            check(n == 0, f"grep -c {value!r} {path} = {n}")
+    check(grep_count("S: reports low mood", "exp/bundle.json") == 1, "the grep itself finds text")
+
+
+@case
+def delete_client():
+    """client delete --yes removes the client and its notes; its log stays; nothing readable left"""
+    b = S["b"]
+    ok("client", "delete", b["id"], "--yes")
+    check([r[0] for r in tsv(ok("client", "list"))] == [S["a"]["id"]], "client B still listed")
+    refused(1, r"no client", "client", "show", b["id"])
+    refused(1, r"no note", "note", "show", S["nb"])
+    acts = {(r[3], r[4], r[5]) for r in tsv(ok("audit", "log", "--client", b["id"]))}
+    check(("insert", "clients", b["id"]) in acts and ("update", "clients", b["id"]) in acts,
+          f"the deleted client's log: {acts!r}")
+    check(not any(r[5] == S["a"]["id"] for r in tsv(ok("audit", "log", "--client", b["id"]))),
+          "client A in client B's log")
+    for value in (b["name"], b["email"], b["phone"], "Orchard Rise", S["nb_body"].splitlines()[0]):
+        for path in ("practice/practice.db", "practice/practice.db-wal"):
+            check(grep_count(value, path) == 0, f"{value!r} in {path}")
+    ok("export", "after-delete")
+    t = json.load(open("after-delete/bundle.json", encoding="utf-8"))["tables"]
+    check([r["id"] for r in t["clients"]["rows"]] == [S["a"]["id"]], "the deleted client exported")
+    check(S["nb"] not in {r["id"] for r in t["notes"]["rows"]}, "the deleted client's note exported")
+    check(ok("audit", "verify") == "ok\n", "verify after the delete")
+
+
+@case
+def audit_tamper_detected():
+    """after an audit entry is edited in the stock sqlite3 shell, verify names it and exits 1"""
+    shutil.copytree("practice", "tampered")
+    log = tsv(ok("--store", "tampered", "audit", "log", "--client", S["a"]["id"]))
+    seq = [r[0] for r in log if r[3] == "update" and r[4] == "clients"][0]
+    p = subprocess.run([SQLITE3, "tampered/practice.db"], capture_output=True, text=True,
+                       input="UPDATE mts_audit SET actor = 'someone else' WHERE seq = %s;\n" % seq)
+    check("append-only" in p.stderr, f"the guard trigger did not stop a casual edit: {p.stderr!r}")
+    p = subprocess.run([SQLITE3, "tampered/practice.db"], capture_output=True, text=True,
+                       input="DROP TRIGGER mts_audit_append_only_update;\n"
+                             "UPDATE mts_audit SET actor = 'someone else' WHERE seq = %s;\n" % seq)
+    check(p.returncode == 0 and p.stderr == "", f"sqlite3: {p.stderr!r}")
+    refused(1, r"audit log does not verify: entry %s \(update on clients row %s\)" % (seq, S["a"]["id"]),
+            "--store", "tampered", "audit", "verify")
+    check(ok("audit", "verify") == "ok\n", "the original store still verifies")
+
+
+@case
+def audit_head_cut_off():
+    """verify --head fails (1) when entries after that head are cut off"""
+    shutil.copytree("practice", "cut")
+    head = ok("--store", "cut", "audit", "head").strip()
+    last = int(head.split(":")[0])
+    p = subprocess.run([SQLITE3, "cut/practice.db"], capture_output=True, text=True,
+                       input="DROP TRIGGER mts_audit_append_only_delete;\n"
+                             "DELETE FROM mts_audit WHERE seq = %d;\n" % last)
+    check(p.returncode == 0, f"sqlite3: {p.stderr!r}")
+    refused(1, r"does not verify: .*entr", "--store", "cut", "audit", "verify", "--head", head)
+
+
+def main():
+    print(f"1..{len(cases)}")
+    failed = 0
+    for n, fn in enumerate(cases, 1):
+        title = fn.__doc__.strip().splitlines()[0]
+        try:
+            fn()
+            print(f"ok {n} - {title}")
+        except Failed as e:
+            failed += 1
+            print(f"not ok {n} - {title}")
+            print(f"# {e}".replace("\n", "\n# "))
+        except Exception:
+            failed += 1
+            print(f"not ok {n} - {title}")
+            print("# " + traceback.format_exc().replace("\n", "\n# "))
+        sys.stdout.flush()
+    if failed == 0:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"# scratch directory kept: {work}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
