@@ -442,6 +442,38 @@ set_actor_sql (MtsStore *store, GError **error)
   return ok;
 }
 
+/* Removes what a crash can leave in files/: a half-written temporary
+ * (".<id>.XXXXXX") or a file renamed into place whose row never committed.
+ * Only files older than an hour go, so another process's add in progress
+ * is never touched.  Their keys were never committed: nothing is lost. */
+static void
+sweep_files (MtsStore *store)
+{
+  g_autoptr (GDir) dir = g_dir_open (store->files_dir, 0, NULL);
+  sqlite3_stmt *st = NULL;
+  gint64 cutoff = g_get_real_time () / G_USEC_PER_SEC - 3600;
+  const char *name;
+
+  if (dir == NULL || sqlite3_prepare_v2 (store->db, "SELECT 1 FROM documents WHERE id = ?1",
+                                         -1, &st, NULL) != SQLITE_OK)
+    return;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (store->files_dir, name, NULL);
+      GStatBuf sb;
+      gboolean known;
+
+      if (g_stat (path, &sb) != 0 || !S_ISREG (sb.st_mode) || sb.st_mtime > cutoff)
+        continue;
+      sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
+      known = sqlite3_step (st) == SQLITE_ROW;
+      sqlite3_reset (st);
+      if (name[0] == '.' || !known)
+        g_unlink (path);
+    }
+  sqlite3_finalize (st);
+}
+
 gboolean
 mts_store_unlock (MtsStore *store, const char *passphrase, gsize passphrase_len, GError **error)
 {
@@ -463,6 +495,7 @@ mts_store_unlock (MtsStore *store, const char *passphrase, gsize passphrase_len,
     }
   if (!load_names (store, error))
     goto fail;
+  sweep_files (store);
   return TRUE;
 fail:
   mts_store_lock (store);

@@ -5,6 +5,8 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <time.h>
+#include <utime.h>
 
 #include "mts-error.h"
 #include "mts-store.h"
@@ -426,6 +428,29 @@ test_no_plaintext_on_disk (Fixture *fx, gconstpointer data)
   fx->store = mts_store_open (fx->dir, NULL);
 }
 
+/* What a crash leaves in files/ is swept at unlock, once it is an hour old. */
+static void
+test_sweep_files (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *files = g_build_filename (fx->dir, "files", NULL);
+  g_autofree char *old_orphan = g_build_filename (files, "0192a0b0-0000-7000-8000-00000000dead", NULL);
+  g_autofree char *old_temp = g_build_filename (files, ".0192a0b0-0000-7000-8000-00000000beef.Ab12Cd", NULL);
+  g_autofree char *new_orphan = g_build_filename (files, "0192a0b0-0000-7000-8000-00000000f00d", NULL);
+  struct utimbuf two_hours_ago = { time (NULL) - 7200, time (NULL) - 7200 };
+
+  g_assert_true (g_file_set_contents (old_orphan, "x", 1, NULL));
+  g_assert_true (g_file_set_contents (old_temp, "x", 1, NULL));
+  g_assert_true (g_file_set_contents (new_orphan, "x", 1, NULL));
+  g_assert_cmpint (utime (old_orphan, &two_hours_ago), ==, 0);
+  g_assert_cmpint (utime (old_temp, &two_hours_ago), ==, 0);
+  mts_store_lock (fx->store);
+  g_assert_true (mts_store_unlock (fx->store, PASS, strlen (PASS), &error));
+  g_assert_false (g_file_test (old_orphan, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (old_temp, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (new_orphan, G_FILE_TEST_EXISTS));   /* maybe an add in progress */
+}
+
 int
 main (int argc, char **argv)
 {
@@ -440,6 +465,7 @@ main (int argc, char **argv)
   ADD ("/store/write-audit-outbox-together", test_write_audit_outbox_together);
   ADD ("/store/client/delete", test_delete_client);
   ADD ("/store/no-plaintext-on-disk", test_no_plaintext_on_disk);
+  ADD ("/store/sweep-files", test_sweep_files);
 #undef ADD
   return g_test_run ();
 }
