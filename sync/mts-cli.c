@@ -195,7 +195,7 @@ parse_args (Cli *cli, const GOptionEntry *entries, char ***args, int min, int ma
     OPT_TEXT ("store", &cli->cmd.store, "The store's folder (default: $MTS_STORE or ./practice)", "DIR"),
     OPT_TEXT ("actor", &cli->cmd.actor, "Act as this clinician (default: the id in DIR/actor)", "ID"),
     { "help", 'h', 0, G_OPTION_ARG_NONE, &cli->help, "Show this help", NULL },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   g_autoptr (GError) error = NULL;
   GOptionContext *ctx = g_option_context_new (cli->command->params);
@@ -439,7 +439,7 @@ cmd_init (Cli *cli, char **argv)
     OPT_TEXT ("role", &role, "clinician (default), practice_admin or support", "ROLE"),
     OPT_TEXT ("kdf", &kdf, "Key derivation: interactive, moderate (default), sensitive; "
                            "test for test suites only", "LEVEL"),
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = NULL;
   g_auto (GStrv) args = g_strdupv (argv);
@@ -528,7 +528,7 @@ cmd_client_add (Cli *cli, char **argv)
     OPT_TEXT ("address", &address, "Address", "A"),
     OPT_TEXT ("status", &status, "active (default), waiting or closed", "S"),
     OPT_TEXT ("clinician", &clinician, "The client's clinician (default: the actor)", "ID"),
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = NULL;
   g_auto (GStrv) args = g_strdupv (argv);
@@ -574,7 +574,7 @@ cmd_client_list (Cli *cli, char **argv)
   const GOptionEntry entries[] = {
     OPT_TEXT ("search", &search, "Only clients whose name contains TEXT, or whose e-mail or "
                                  "phone is TEXT", "TEXT"),
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = NULL;
   g_auto (GStrv) args = g_strdupv (argv);
@@ -652,7 +652,7 @@ cmd_client_edit (Cli *cli, char **argv)
     OPT_TEXT ("address", &address, "New address ('' clears it)", "A"),
     OPT_TEXT ("status", &status, "active, waiting or closed", "S"),
     OPT_TEXT ("clinician", &clinician, "The client's clinician ('' unassigns)", "ID"),
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = NULL;
   g_auto (GStrv) args = g_strdupv (argv);
@@ -699,7 +699,7 @@ cmd_client_delete (Cli *cli, char **argv)
   gboolean yes = FALSE;
   const GOptionEntry entries[] = {
     OPT_FLAG ("yes", &yes, "Confirm: the client's notes, sessions, documents and the rest go too"),
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = NULL;
   g_auto (GStrv) args = g_strdupv (argv);
@@ -798,7 +798,7 @@ cmd_note_add (Cli *cli, char **argv)
     OPT_TEXT ("body", &body, "The note's text", "TEXT"),
     OPT_TEXT ("body-file", &body_file, "Read the text from FILE (- for standard input)", "FILE"),
     OPT_FLAG ("ai-assisted", &ai, "An AI draft was used in writing it"),
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = NULL;
   g_auto (GStrv) args = g_strdupv (argv);
@@ -849,7 +849,7 @@ cmd_note_edit (Cli *cli, char **argv)
     OPT_TEXT ("kind", &kind, "SOAP, DAP, BIRP or free", "KIND"),
     OPT_TEXT ("body", &body, "The new text", "TEXT"),
     OPT_TEXT ("body-file", &body_file, "Read the new text from FILE (- for standard input)", "FILE"),
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = NULL;
   g_auto (GStrv) args = g_strdupv (argv);
@@ -915,7 +915,7 @@ cmd_note_amend (Cli *cli, char **argv)
   const GOptionEntry entries[] = {
     OPT_TEXT ("body", &body, "The amendment's text", "TEXT"),
     OPT_TEXT ("body-file", &body_file, "Read the text from FILE (- for standard input)", "FILE"),
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = NULL;
   g_auto (GStrv) args = g_strdupv (argv);
@@ -1016,7 +1016,7 @@ cmd_audit_verify (Cli *cli, char **argv)
   g_autofree char *head = NULL;
   const GOptionEntry entries[] = {
     OPT_TEXT ("head", &head, "A head from 'mts audit head' that must still be in the log", "HEAD"),
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = NULL;
   g_auto (GStrv) args = g_strdupv (argv);
@@ -1094,7 +1094,7 @@ cmd_audit_log (Cli *cli, char **argv)
   const GOptionEntry entries[] = {
     OPT_TEXT ("client", &client, "Only the entries about this client and its records", "ID"),
     OPT_TEXT ("since", &since, "Only entries at or after this date or ISO 8601 time", "ISO"),
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = NULL;
   g_auto (GStrv) args = g_strdupv (argv);
@@ -1162,7 +1162,7 @@ cmd_export (Cli *cli, char **argv)
   g_autofree char *client = NULL;
   const GOptionEntry entries[] = {
     OPT_TEXT ("client", &client, "Only this client's records (a subject access request)", "ID"),
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   g_autoptr (GOptionContext) ctx = NULL;
   g_auto (GStrv) args = g_strdupv (argv);

@@ -267,7 +267,6 @@ resolve_filters (GPtrArray *tables)
     {
       Table *t = tables->pdata[i];
       g_autoptr (GString) cond = NULL;
-      g_autofree char *tid = NULL;
 
       if (t->owner_filter != NULL)
         {
