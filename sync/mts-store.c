@@ -34,6 +34,7 @@ struct _MtsStore {
   char *keystore_path;
   char *files_dir;
   char *actor;
+  char *id;          /* the keystore's id, hex */
   sqlite3 *db;
   gboolean unlocked;
   GHashTable *names;   /* id -> NameEntry */
@@ -82,7 +83,10 @@ mts_client_free (MtsClient *c)
   g_free (c->email);
   g_free (c->phone);
   g_free (c->address);
+  g_free (c->gp_details);
+  g_free (c->emergency_contact);
   g_free (c->status);
+  g_free (c->last_contact_at);
   g_free (c->clinician_id);
   g_free (c);
 }
@@ -141,6 +145,7 @@ mts_store_finalize (GObject *object)
   g_free (store->keystore_path);
   g_free (store->files_dir);
   g_free (store->actor);
+  g_free (store->id);
   G_OBJECT_CLASS (mts_store_parent_class)->finalize (object);
 }
 
@@ -311,6 +316,57 @@ store_new (const char *dir)
   return store;
 }
 
+/* Reads the store's identity from its keystore's header (no key needed). */
+static gboolean
+read_store_id (MtsStore *store, GError **error)
+{
+  g_autofree guint8 *data = NULL;
+  gsize len = 0;
+  MtsKeystoreFile f;
+  char hex[MTS_KEYSTORE_ID_BYTES * 2 + 1];
+
+  if (!g_file_get_contents (store->keystore_path, (char **) &data, &len, NULL))
+    {
+      g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_NOT_FOUND, "cannot read %s",
+                   store->keystore_path);
+      return FALSE;
+    }
+  if (!mts_keystore_parse (data, len, &f, error))
+    return FALSE;
+  sodium_bin2hex (hex, sizeof hex, f.keystore_id, MTS_KEYSTORE_ID_BYTES);
+  g_free (store->id);
+  store->id = g_strdup (hex);
+  return TRUE;
+}
+
+/* Undoes a failed mts_store_create: removes what it made, and the folder
+ * if it made that too. */
+static void
+remove_partial_store (MtsStore *store, gboolean made_dir)
+{
+  static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+  static const char *const ks_suffixes[] = { "", ".log", ".lock" };
+
+  if (store->db != NULL)
+    {
+      sqlite3_close (store->db);
+      store->db = NULL;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *p = g_strconcat (store->db_path, suffixes[i], NULL);
+      g_unlink (p);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (ks_suffixes); i++)
+    {
+      g_autofree char *p = g_strconcat (store->keystore_path, ks_suffixes[i], NULL);
+      g_unlink (p);
+    }
+  g_rmdir (store->files_dir);
+  if (made_dir)
+    g_rmdir (store->dir);
+}
+
 /* Opens the database file and registers the mts functions. */
 static gboolean
 open_db (MtsStore *store, int flags, GError **error)
@@ -343,12 +399,23 @@ mts_store_create (const char *dir, const char *passphrase, gsize passphrase_len,
   g_autoptr (MtsStore) store = store_new (dir);
   MtsKdfLevel level = MTS_KDF_MODERATE;
 
+  gboolean made_dir;
+
   if (kdf_level != NULL && !mts_kdf_level_from_string (kdf_level, &level))
     {
       g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_INVALID,
                    "unknown key-derivation level '%s'", kdf_level);
       return NULL;
     }
+  if (g_utf8_validate_len (passphrase, passphrase_len, NULL)
+        ? (gsize) g_utf8_strlen (passphrase, (gssize) passphrase_len) < MTS_KEYSTORE_MIN_PASSPHRASE
+        : passphrase_len < MTS_KEYSTORE_MIN_PASSPHRASE)
+    {
+      g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_WEAK_PASSPHRASE,
+                   "passphrase is too short (at least %d characters)", MTS_KEYSTORE_MIN_PASSPHRASE);
+      return NULL;
+    }
+  made_dir = !g_file_test (store->dir, G_FILE_TEST_IS_DIR);
   if (g_mkdir_with_parents (store->dir, 0700) != 0 || g_mkdir_with_parents (store->files_dir, 0700) != 0)
     {
       g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_DB, "cannot create %s: %s",
@@ -363,9 +430,13 @@ mts_store_create (const char *dir, const char *passphrase, gsize passphrase_len,
       return NULL;
     }
   if (!mts_keystore_create (store->keystore_path, passphrase, passphrase_len, level, error)
+      || !read_store_id (store, error)
       || !open_db (store, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, error)
       || !mts_store_unlock (store, passphrase, passphrase_len, error))
-    return NULL;
+    {
+      remove_partial_store (store, made_dir);
+      return NULL;
+    }
   return g_steal_pointer (&store);
 }
 
@@ -381,9 +452,14 @@ mts_store_open (const char *dir, GError **error)
                    "%s holds no store (practice.db and practice.mtskey)", store->dir);
       return NULL;
     }
-  if (!open_db (store, SQLITE_OPEN_READWRITE, error))
+  if (!read_store_id (store, error) || !open_db (store, SQLITE_OPEN_READWRITE, error))
     return NULL;
-  g_mkdir_with_parents (store->files_dir, 0700);
+  if (g_mkdir_with_parents (store->files_dir, 0700) != 0)
+    {
+      g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_DB, "cannot create %s: %s",
+                   store->files_dir, g_strerror (errno));
+      return NULL;
+    }
   return g_steal_pointer (&store);
 }
 
@@ -543,6 +619,12 @@ sqlite3 *
 mts_store_get_db (MtsStore *store)
 {
   return store->db;
+}
+
+const char *
+mts_store_get_id (MtsStore *store)
+{
+  return store->id;
 }
 
 void
@@ -739,12 +821,16 @@ mts_store_client_add (MtsStore *store, MtsClient *c, GError **error)
     return FALSE;
   st = prepare (store,
                 "INSERT INTO clients (id, created_at, updated_at, display_name, date_of_birth, "
-                "email, phone, address, email_bidx, phone_bidx, status, clinician_id) VALUES "
+                "email, phone, address, gp_details, emergency_contact, email_bidx, phone_bidx, "
+                "status, last_contact_at, clinician_id) VALUES "
                 "(?1, ?2, ?2, mts_encrypt(?3, 'clients.display_name:' || ?1), "
                 "mts_encrypt(?4, 'clients.date_of_birth:' || ?1), "
                 "mts_encrypt(?5, 'clients.email:' || ?1), mts_encrypt(?6, 'clients.phone:' || ?1), "
-                "mts_encrypt(?7, 'clients.address:' || ?1), mts_blind_index(?5, 'clients.email'), "
-                "mts_blind_index(?8, 'clients.phone'), coalesce(?9, 'active'), ?10)", error);
+                "mts_encrypt(?7, 'clients.address:' || ?1), "
+                "mts_encrypt(?11, 'clients.gp_details:' || ?1), "
+                "mts_encrypt(?12, 'clients.emergency_contact:' || ?1), "
+                "mts_blind_index(?5, 'clients.email'), "
+                "mts_blind_index(?8, 'clients.phone'), coalesce(?9, 'active'), ?13, ?10)", error);
   if (st == NULL)
     goto fail;
   bind_text (st, 1, id);
@@ -757,6 +843,9 @@ mts_store_client_add (MtsStore *store, MtsClient *c, GError **error)
   bind_text (st, 8, phone);
   bind_text (st, 9, c->status);
   bind_text (st, 10, nonempty (c->clinician_id));
+  bind_text (st, 11, nonempty (c->gp_details));
+  bind_text (st, 12, nonempty (c->emergency_contact));
+  bind_text (st, 13, nonempty (c->last_contact_at));
   if (!mts_store_step_done (store, st, error))
     {
       sqlite3_finalize (st);
@@ -764,7 +853,8 @@ mts_store_client_add (MtsStore *store, MtsClient *c, GError **error)
     }
   sqlite3_finalize (st);
   if (!mts_store_outbox_add (store, "clients", id, "upsert",
-                   "display_name,date_of_birth,email,phone,address,status,clinician_id", 0, at, error)
+                   "display_name,date_of_birth,email,phone,address,gp_details,emergency_contact,"
+                   "status,last_contact_at,clinician_id", 0, at, error)
       || !mts_store_commit (store, error))
     goto fail;
   remember_name (store, id, c->display_name);
@@ -788,7 +878,10 @@ static const char client_select[] =
   "mts_decrypt(display_name, 'clients.display_name:' || id), "
   "mts_decrypt(date_of_birth, 'clients.date_of_birth:' || id), "
   "mts_decrypt(email, 'clients.email:' || id), mts_decrypt(phone, 'clients.phone:' || id), "
-  "mts_decrypt(address, 'clients.address:' || id), status, clinician_id FROM clients ";
+  "mts_decrypt(address, 'clients.address:' || id), status, clinician_id, "
+  "mts_decrypt(gp_details, 'clients.gp_details:' || id), "
+  "mts_decrypt(emergency_contact, 'clients.emergency_contact:' || id), last_contact_at "
+  "FROM clients ";
 
 static MtsClient *
 client_from_row (sqlite3_stmt *st)
@@ -806,6 +899,9 @@ client_from_row (sqlite3_stmt *st)
   c->address = column_dup (st, 8);
   c->status = column_dup (st, 9);
   c->clinician_id = column_dup (st, 10);
+  c->gp_details = column_dup (st, 11);
+  c->emergency_contact = column_dup (st, 12);
+  c->last_contact_at = column_dup (st, 13);
   return c;
 }
 
@@ -839,7 +935,7 @@ mts_store_client_update (MtsStore *store, const MtsClient *c, GError **error)
     const char *column;
     const char *wanted;
     const char *now;
-  } fields[5];
+  } fields[7];
   g_autoptr (MtsClient) cur = NULL;
   g_autoptr (GString) set = g_string_new ("updated_at = ?2");
   g_autoptr (GString) changed = g_string_new (NULL);
@@ -862,7 +958,10 @@ mts_store_client_update (MtsStore *store, const MtsClient *c, GError **error)
   fields[2] = (typeof (fields[0])) { "email", nonempty (c->email), cur->email };
   fields[3] = (typeof (fields[0])) { "phone", nonempty (c->phone), cur->phone };
   fields[4] = (typeof (fields[0])) { "address", nonempty (c->address), cur->address };
-  for (int i = 0; i < 5; i++)
+  fields[5] = (typeof (fields[0])) { "gp_details", nonempty (c->gp_details), cur->gp_details };
+  fields[6] = (typeof (fields[0])) { "emergency_contact", nonempty (c->emergency_contact),
+                                     cur->emergency_contact };
+  for (int i = 0; i < 7; i++)
     if (g_strcmp0 (fields[i].wanted, fields[i].now) != 0)
       {
         g_string_append_printf (set, ", %s = mts_encrypt(?%d, 'clients.%s:' || id)",
@@ -870,7 +969,7 @@ mts_store_client_update (MtsStore *store, const MtsClient *c, GError **error)
         if (i == 2)
           g_string_append (set, ", email_bidx = mts_blind_index(?12, 'clients.email')");
         if (i == 3)
-          g_string_append (set, ", phone_bidx = mts_blind_index(?15, 'clients.phone')");
+          g_string_append (set, ", phone_bidx = mts_blind_index(?17, 'clients.phone')");
         g_string_append_printf (changed, "%s%s", changed->len ? "," : "", fields[i].column);
         n++;
       }
@@ -886,6 +985,12 @@ mts_store_client_update (MtsStore *store, const MtsClient *c, GError **error)
       g_string_append_printf (changed, "%sclinician_id", changed->len ? "," : "");
       n++;
     }
+  if (g_strcmp0 (nonempty (c->last_contact_at), cur->last_contact_at) != 0)
+    {
+      g_string_append (set, ", last_contact_at = ?5");
+      g_string_append_printf (changed, "%slast_contact_at", changed->len ? "," : "");
+      n++;
+    }
   if (n == 0)
     {
       mts_store_rollback (store);
@@ -898,9 +1003,10 @@ mts_store_client_update (MtsStore *store, const MtsClient *c, GError **error)
   bind_text (st, 2, at);
   bind_text (st, 3, c->status);
   bind_text (st, 4, nonempty (c->clinician_id));
-  for (int i = 0; i < 5; i++)
+  bind_text (st, 5, nonempty (c->last_contact_at));
+  for (int i = 0; i < 7; i++)
     bind_text (st, 10 + i, fields[i].wanted);
-  bind_text (st, 15, phone);
+  bind_text (st, 17, phone);
   if (!mts_store_step_done (store, st, error))
     {
       sqlite3_finalize (st);
@@ -1433,7 +1539,12 @@ mts_store_note_list (MtsStore *store, const char *client_id, GError **error)
   sqlite3_stmt *st;
   int rc;
 
-  if (!require_unlocked (store, error) || (st = prepare (store, sql, error)) == NULL)
+  g_autoptr (MtsClient) client = NULL;
+
+  if (!require_unlocked (store, error))
+    return NULL;
+  client = mts_store_client_get (store, client_id, error);
+  if (client == NULL || (st = prepare (store, sql, error)) == NULL)
     return NULL;
   bind_text (st, 1, client_id);
   list = g_ptr_array_new_with_free_func ((GDestroyNotify) mts_note_free);

@@ -72,7 +72,10 @@ typedef struct {
   char *email;            /* encrypted; blind-indexed */
   char *phone;            /* encrypted; blind-indexed by its digits */
   char *address;          /* encrypted */
+  char *gp_details;       /* encrypted: GP name and surgery */
+  char *emergency_contact;/* encrypted */
   char *status;           /* active | waiting | closed */
+  char *last_contact_at;  /* UTC ISO-8601, or NULL */
   char *clinician_id;
 } MtsClient;
 
@@ -125,6 +128,9 @@ void mts_store_lock (MtsStore *store);
 gboolean mts_store_is_unlocked (MtsStore *store);
 const char *mts_store_get_dir (MtsStore *store);
 
+/* The store's identity: its keystore's random id, in hex (32 digits). */
+const char *mts_store_get_id (MtsStore *store);
+
 /* The store's database connection, with the mts SQL functions registered
  * (and the keystore, while unlocked), for read-only SQL such as the audit
  * log and exports.  Writes must go through this API so that each is
@@ -172,7 +178,8 @@ gboolean mts_store_note_update (MtsStore *store, const MtsNote *note, GError **e
 gboolean mts_store_note_sign (MtsStore *store, const char *id, GError **error);
 /* A new draft amending signed note @id, with @body.  (transfer full) */
 MtsNote *mts_store_note_amend (MtsStore *store, const char *id, const char *body, GError **error);
-/* A client's live notes, oldest first.  (element-type MtsNote) (transfer full) */
+/* A client's live notes, oldest first; NOT_FOUND for an unknown client.
+ * (element-type MtsNote) (transfer full) */
 GPtrArray *mts_store_note_list (MtsStore *store, const char *client_id, GError **error);
 
 G_END_DECLS

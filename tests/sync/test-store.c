@@ -428,6 +428,49 @@ test_no_plaintext_on_disk (Fixture *fx, gconstpointer data)
   fx->store = mts_store_open (fx->dir, NULL);
 }
 
+static void
+test_client_all_fields_and_id (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsClient) c = mts_client_new ();
+  g_autoptr (MtsClient) got = NULL;
+  g_autoptr (GPtrArray) notes = NULL;
+  g_autofree char *base = g_path_get_dirname (fx->dir);
+  g_autofree char *weak_dir = g_build_filename (base, "weak", NULL);
+  g_autoptr (MtsStore) weak = NULL;
+
+  c->display_name = g_strdup ("Full Fields");
+  c->gp_details = g_strdup ("Dr Patel, Park Surgery");
+  c->emergency_contact = g_strdup ("Sam, 07700 900777");
+  c->last_contact_at = g_strdup ("2026-11-20T10:00:00.000Z");
+  g_assert_true (mts_store_client_add (fx->store, c, &error));
+  got = mts_store_client_get (fx->store, c->id, &error);
+  g_assert_cmpstr (got->gp_details, ==, "Dr Patel, Park Surgery");
+  g_assert_cmpstr (got->emergency_contact, ==, "Sam, 07700 900777");
+  g_assert_cmpstr (got->last_contact_at, ==, "2026-11-20T10:00:00.000Z");
+  g_free (got->emergency_contact);
+  got->emergency_contact = NULL;
+  g_assert_true (mts_store_client_update (fx->store, got, &error));
+  g_clear_pointer (&got, mts_client_free);
+  got = mts_store_client_get (fx->store, c->id, &error);
+  g_assert_null (got->emergency_contact);
+
+  /* A store has a stable identity: its keystore's id. */
+  g_assert_cmpuint (strlen (mts_store_get_id (fx->store)), ==, 32);
+
+  /* An unknown client has no notes list, rather than an empty one. */
+  notes = mts_store_note_list (fx->store, "0192a0b0-0000-7000-8000-000000000000", &error);
+  g_assert_null (notes);
+  g_assert_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* A refused creation leaves nothing behind. */
+  weak = mts_store_create (weak_dir, "short", 5, "test", &error);
+  g_assert_null (weak);
+  g_assert_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_WEAK_PASSPHRASE);
+  g_assert_false (g_file_test (weak_dir, G_FILE_TEST_EXISTS));
+}
+
 /* What a crash leaves in files/ is swept at unlock, once it is an hour old. */
 static void
 test_sweep_files (Fixture *fx, gconstpointer data)
@@ -466,6 +509,7 @@ main (int argc, char **argv)
   ADD ("/store/client/delete", test_delete_client);
   ADD ("/store/no-plaintext-on-disk", test_no_plaintext_on_disk);
   ADD ("/store/sweep-files", test_sweep_files);
+  ADD ("/store/client/all-fields-and-id", test_client_all_fields_and_id);
 #undef ADD
   return g_test_run ();
 }
