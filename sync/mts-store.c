@@ -1155,9 +1155,11 @@ compare_names (gconstpointer a, gconstpointer b)
   return r != 0 ? r : strcmp (x->id, y->id);
 }
 
-/* Summary records (id, name, status, clinician, version) for @entries. */
+/* Summary records (id, name, status, clinician, version) for @entries;
+ * with @all, @entries are every client and the table is read in one scan,
+ * otherwise only the entries' rows are read, by id. */
 static GPtrArray *
-summaries (MtsStore *store, GPtrArray *entries, GError **error)
+summaries (MtsStore *store, GPtrArray *entries, gboolean all, GError **error)
 {
   GPtrArray *list = g_ptr_array_new_full (entries->len, (GDestroyNotify) mts_client_free);
   g_autoptr (GHashTable) by_id = g_hash_table_new (g_str_hash, g_str_equal);
@@ -1175,12 +1177,23 @@ summaries (MtsStore *store, GPtrArray *entries, GError **error)
       g_ptr_array_add (list, c);
       g_hash_table_insert (by_id, c->id, c);
     }
-  st = prepare (store, "SELECT id, version, status, clinician_id, created_at, updated_at "
-                       "FROM clients WHERE deleted = 0", error);
+  st = prepare (store, all ? "SELECT id, version, status, clinician_id, created_at, updated_at "
+                             "FROM clients WHERE deleted = 0"
+                           : "SELECT id, version, status, clinician_id, created_at, updated_at "
+                             "FROM clients WHERE deleted = 0 AND id IN "
+                             "(SELECT value FROM json_each(?1))", error);
   if (st == NULL)
     {
       g_ptr_array_unref (list);
       return NULL;
+    }
+  if (!all)
+    {
+      g_autoptr (GString) ids = g_string_new ("[");
+      for (guint i = 0; i < list->len; i++)
+        g_string_append_printf (ids, "%s\"%s\"", i ? "," : "", ((MtsClient *) list->pdata[i])->id);
+      g_string_append_c (ids, ']');
+      sqlite3_bind_text (st, 1, ids->str, (int) ids->len, SQLITE_TRANSIENT);
     }
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
@@ -1216,7 +1229,7 @@ mts_store_client_list (MtsStore *store, GError **error)
   g_hash_table_iter_init (&iter, store->names);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     g_ptr_array_add (entries, value);
-  return summaries (store, entries, error);
+  return summaries (store, entries, TRUE, error);
 }
 
 /* Ids of the live clients whose @column blind index matches @value under any key. */
@@ -1269,10 +1282,31 @@ mts_store_client_search (MtsStore *store, const char *text, GError **error)
       if (strstr (e->folded, needle) != NULL || g_hash_table_contains (exact, e->id))
         g_ptr_array_add (entries, e);
     }
-  return summaries (store, entries, error);
+  return summaries (store, entries, FALSE, error);
 }
 
 /* ---- notes ---- */
+
+/* Whether live client @id exists (NOT_FOUND otherwise), without decrypting it. */
+static gboolean
+client_exists (MtsStore *store, const char *id, GError **error)
+{
+  sqlite3_stmt *st = prepare (store, "SELECT 1 FROM clients WHERE id = ?1 AND deleted = 0", error);
+  int rc;
+
+  if (st == NULL)
+    return FALSE;
+  bind_text (st, 1, id);
+  rc = sqlite3_step (st);
+  sqlite3_finalize (st);
+  if (rc == SQLITE_ROW)
+    return TRUE;
+  if (rc == SQLITE_DONE)
+    g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_NOT_FOUND, "no client %s", id);
+  else
+    db_fail (store, error, "cannot read the client");
+  return FALSE;
+}
 
 static const char *const note_kinds[] = { "SOAP", "DAP", "BIRP", "free" };
 
@@ -1281,7 +1315,6 @@ mts_store_note_add (MtsStore *store, MtsNote *n, GError **error)
 {
   g_autofree char *at = now_iso ();
   g_autofree char *id = mts_uuid7_new ();
-  g_autoptr (MtsClient) client = NULL;
   const char *kind = n->template_kind ? n->template_kind : "free";
   gboolean kind_ok = FALSE;
   sqlite3_stmt *st;
@@ -1294,10 +1327,8 @@ mts_store_note_add (MtsStore *store, MtsNote *n, GError **error)
                    "a note's template is SOAP, DAP, BIRP or free, not '%s'", kind);
       return FALSE;
     }
-  if (!require_unlocked (store, error))
-    return FALSE;
-  client = mts_store_client_get (store, n->client_id, error);
-  if (client == NULL || !mts_store_begin (store, error))
+  if (!require_unlocked (store, error) || !client_exists (store, n->client_id, error)
+      || !mts_store_begin (store, error))
     return FALSE;
   st = prepare (store, "INSERT INTO notes (id, created_at, updated_at, client_id, session_id, "
                        "clinician_id, template_kind, body, ai_assisted, amends_id) VALUES "
@@ -1539,12 +1570,8 @@ mts_store_note_list (MtsStore *store, const char *client_id, GError **error)
   sqlite3_stmt *st;
   int rc;
 
-  g_autoptr (MtsClient) client = NULL;
-
-  if (!require_unlocked (store, error))
-    return NULL;
-  client = mts_store_client_get (store, client_id, error);
-  if (client == NULL || (st = prepare (store, sql, error)) == NULL)
+  if (!require_unlocked (store, error) || !client_exists (store, client_id, error)
+      || (st = prepare (store, sql, error)) == NULL)
     return NULL;
   bind_text (st, 1, client_id);
   list = g_ptr_array_new_with_free_func ((GDestroyNotify) mts_note_free);
