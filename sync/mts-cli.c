@@ -26,12 +26,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mts-error.h"
 #include "mts-export.h"
 #include "mts-keystore.h"
 #include "mts-passphrase.h"
+#include "mts-store-documents.h"
 #include "mts-store.h"
 
 enum {
@@ -59,7 +61,7 @@ typedef struct {
 } Cli;
 
 struct _Command {
-  const char *group;     /* "client", "note", "audit" or NULL */
+  const char *group;     /* "client", "note", "doc", "audit" or NULL */
   const char *name;
   const char *params;    /* positional parameters, for the usage line */
   const char *summary;
@@ -1008,6 +1010,125 @@ cmd_note_show (Cli *cli, char **argv)
   return EXIT_OK;
 }
 
+/* ---- documents ---- */
+
+static int
+cmd_doc_add (Cli *cli, char **argv)
+{
+  g_autofree char *session = NULL;
+  const GOptionEntry entries[] = {
+    OPT_TEXT ("session", &session, "The session it belongs to (one of the client's)", "ID"),
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr (GOptionContext) ctx = NULL;
+  g_auto (GStrv) args = g_strdupv (argv);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsStore) store = NULL;
+  g_autoptr (MtsDocument) doc = NULL;
+  int rc;
+
+  if (!parse_args (cli, entries, &args, 2, 2, &ctx, &rc)
+      || !OPTIONS_UTF8 (ctx, &rc, session))
+    return rc;
+  if ((store = open_store (cli, &error)) == NULL)
+    return fail_error (error);
+  doc = mts_document_new ();
+  doc->client_id = g_strdup (args[1]);
+  doc->session_id = g_strdup (session != NULL && *session != '\0' ? session : NULL);
+  if (!mts_store_document_add (store, doc, args[2], &error))
+    return fail_error (error);
+  fprintf (stdout, "%s\n", doc->id);
+  return EXIT_OK;
+}
+
+static int
+cmd_doc_get (Cli *cli, char **argv)
+{
+  gboolean force = FALSE;
+  const GOptionEntry entries[] = {
+    OPT_FLAG ("force", &force, "Replace DEST if it exists"),
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr (GOptionContext) ctx = NULL;
+  g_auto (GStrv) args = g_strdupv (argv);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsStore) store = NULL;
+  GStatBuf sb;
+  int rc;
+
+  if (!parse_args (cli, entries, &args, 2, 2, &ctx, &rc))
+    return rc;
+  /* Checked before the passphrase is asked for; the file is written beside
+   * DEST and renamed over it only once it has checked out. */
+  if (g_lstat (args[2], &sb) == 0)
+    {
+      if (S_ISDIR (sb.st_mode))
+        return fail ("%s is a folder: give the path of the file to write", args[2]);
+      if (!force)
+        return fail ("%s exists; add --force to replace it", args[2]);
+    }
+  if ((store = open_store (cli, &error)) == NULL)
+    return fail_error (error);
+  if (!mts_store_document_get (store, args[1], args[2], &error))
+    return fail_error (error);
+  return EXIT_OK;
+}
+
+static int
+cmd_doc_list (Cli *cli, char **argv)
+{
+  g_autoptr (GOptionContext) ctx = NULL;
+  g_auto (GStrv) args = g_strdupv (argv);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsStore) store = NULL;
+  g_autoptr (MtsClient) client = NULL;
+  g_autoptr (GPtrArray) docs = NULL;
+  int rc;
+
+  if (!parse_args (cli, NULL, &args, 1, 1, &ctx, &rc))
+    return rc;
+  if ((store = open_store (cli, &error)) == NULL)
+    return fail_error (error);
+  if ((client = mts_store_client_get (store, args[1], &error)) == NULL)
+    return fail_error (error);
+  if ((docs = mts_store_document_list (store, client->id, &error)) == NULL)
+    return fail_error (error);
+  for (guint i = 0; i < docs->len; i++)
+    {
+      MtsDocument *d = docs->pdata[i];
+      char size[32];
+
+      g_snprintf (size, sizeof size, "%" G_GINT64_FORMAT, d->size_bytes);
+      PRINT_FIELDS (d->id, d->file_name, size, d->mime_type);
+    }
+  return EXIT_OK;
+}
+
+static int
+cmd_doc_delete (Cli *cli, char **argv)
+{
+  gboolean yes = FALSE;
+  const GOptionEntry entries[] = {
+    OPT_FLAG ("yes", &yes, "Confirm: the document and its file go for good"),
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr (GOptionContext) ctx = NULL;
+  g_auto (GStrv) args = g_strdupv (argv);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsStore) store = NULL;
+  int rc;
+
+  if (!parse_args (cli, entries, &args, 1, 1, &ctx, &rc))
+    return rc;
+  if (!yes)
+    return fail ("deleting document %s removes its file for good; add --yes to confirm", args[1]);
+  if ((store = open_store (cli, &error)) == NULL)
+    return fail_error (error);
+  if (!mts_store_document_delete (store, args[1], &error))
+    return fail_error (error);
+  return EXIT_OK;
+}
+
 /* ---- audit ---- */
 
 static int
@@ -1168,7 +1289,7 @@ cmd_export (Cli *cli, char **argv)
   g_auto (GStrv) args = g_strdupv (argv);
   g_autoptr (GError) error = NULL;
   g_autoptr (MtsStore) store = NULL;
-  guint n_rows = 0;
+  MtsExportSummary summary = { 0 };
   int rc;
 
   if (!parse_args (cli, entries, &args, 1, 1, &ctx, &rc)
@@ -1176,9 +1297,15 @@ cmd_export (Cli *cli, char **argv)
     return rc;
   if ((store = open_store (cli, &error)) == NULL)
     return fail_error (error);
-  if (!mts_export_write (store, args[1], client, &n_rows, &error))
+  if (!mts_export_write (store, args[1], client, &summary, &error))
     return fail_error (error);
-  fprintf (stdout, "exported %u rows to %s\n", n_rows, args[1]);
+  fprintf (stdout, "exported %u rows and %u files to %s\n", summary.n_rows, summary.n_files,
+           args[1]);
+  /* The export is written, but it is not complete: a script must notice. */
+  if (summary.n_damaged > 0)
+    return fail ("%u document file%s damaged and left out of the export (see \"files\" in "
+                 "%s/bundle.json)", summary.n_damaged, summary.n_damaged == 1 ? " is" : "s are",
+                 args[1]);
   return EXIT_OK;
 }
 
@@ -1198,6 +1325,12 @@ static const Command commands[] = {
   { "note", "list", "CLIENT_ID", "List a client's notes: id, kind, status, signed at, first line",
     cmd_note_list },
   { "note", "show", "ID", "Show a note's fields and text", cmd_note_show },
+  { "doc", "add", "CLIENT_ID FILE", "Add FILE as a document of a client; prints its id",
+    cmd_doc_add },
+  { "doc", "get", "ID DEST", "Write a document's decrypted file to DEST", cmd_doc_get },
+  { "doc", "list", "CLIENT_ID", "List a client's documents: id, file name, size, MIME type",
+    cmd_doc_list },
+  { "doc", "delete", "ID", "Delete a document and its file (with --yes)", cmd_doc_delete },
   { "audit", "verify", "", "Verify the audit log; prints ok", cmd_audit_verify },
   { "audit", "head", "", "Print the audit log's head, to pass to verify --head later",
     cmd_audit_head },

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "mts-keystore.h"
+#include "mts-store-documents.h"
 
 G_DEFINE_QUARK (mts-export-error-quark, mts_export_error)
 
@@ -658,14 +659,17 @@ now_iso (void)
 
 /* Records the export in the audit log; returns the entry's number, or -1. */
 static gint64
-audit_export (sqlite3 *db, const char *client_id, guint n_rows, guint n_tables, GError **error)
+audit_export (sqlite3 *db, const char *client_id, guint n_tables, const MtsExportSummary *sum,
+              GError **error)
 {
   g_autofree char *target = client_id ? g_strconcat ("client:", client_id, NULL)
                                       : g_strdup ("practice");
   /* Not the folder's path: it is the user's choice, may name the client,
    * and the audit log is not encrypted. */
-  g_autofree char *detail = g_strdup_printf ("format %d: %u rows from %u tables",
-                                             MTS_EXPORT_FORMAT_VERSION, n_rows, n_tables);
+  g_autofree char *detail = g_strdup_printf ("format %d: %u rows from %u tables, %u files%s",
+                                             MTS_EXPORT_FORMAT_VERSION, sum->n_rows, n_tables,
+                                             sum->n_files,
+                                             sum->n_damaged > 0 ? " (damaged files left out)" : "");
   sqlite3_stmt *st;
   gint64 seq = -1;
 
@@ -685,6 +689,49 @@ audit_export (sqlite3 *db, const char *client_id, guint n_rows, guint n_tables, 
 }
 
 /* ---- writing ---- */
+
+/* What an export has put in its folder so far, to take away on failure:
+ * files and folders, by path relative to the export folder. */
+typedef struct {
+  const char *dir;
+  gboolean created;    /* the export folder itself was made here */
+  GPtrArray *files;    /* (element-type utf8) */
+  GPtrArray *folders;  /* (element-type utf8), in the order made */
+} Written;
+
+static void
+written_init (Written *w, const char *dir)
+{
+  w->dir = dir;
+  w->created = FALSE;
+  w->files = g_ptr_array_new_with_free_func (g_free);
+  w->folders = g_ptr_array_new_with_free_func (g_free);
+}
+
+static void
+written_clear (Written *w)
+{
+  g_clear_pointer (&w->files, g_ptr_array_unref);
+  g_clear_pointer (&w->folders, g_ptr_array_unref);
+}
+
+/* Removes everything written, then the export folder if it was made here. */
+static void
+written_remove (Written *w)
+{
+  for (guint i = 0; i < w->files->len; i++)
+    {
+      g_autofree char *path = g_build_filename (w->dir, w->files->pdata[i], NULL);
+      g_unlink (path);
+    }
+  for (guint i = w->folders->len; i > 0; i--)
+    {
+      g_autofree char *path = g_build_filename (w->dir, w->folders->pdata[i - 1], NULL);
+      g_rmdir (path);
+    }
+  if (w->created)
+    g_rmdir (w->dir);
+}
 
 /* Creates @dir 0700, or accepts an existing empty folder (made 0700).
  * *@created says whether it was made here. */
@@ -733,17 +780,37 @@ prepare_folder (const char *dir, gboolean *created, GError **error)
   return TRUE;
 }
 
+/* Makes the folder @rel (relative to the export folder), 0700; it must not
+ * exist yet. */
+static gboolean
+make_folder (Written *w, const char *rel, GError **error)
+{
+  g_autofree char *path = g_build_filename (w->dir, rel, NULL);
+  int saved;
+
+  if (g_mkdir (path, 0700) != 0)
+    {
+      saved = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "cannot create %s: %s",
+                   path, g_strerror (saved));
+      return FALSE;
+    }
+  g_ptr_array_add (w->folders, g_strdup (rel));
+  return TRUE;
+}
+
 /* Writes a new file, 0600, refusing to replace or follow anything. */
 static gboolean
-write_new_file (const char *dir, const char *name, const char *data, gsize len, GError **error)
+write_new_file (Written *w, const char *name, const char *data, gsize len, GError **error)
 {
-  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autofree char *path = g_build_filename (w->dir, name, NULL);
   int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   gsize done = 0;
   int saved;
 
   if (fd < 0)
     goto fail;
+  g_ptr_array_add (w->files, g_strdup (name));
   while (done < len)
     {
       ssize_t n = write (fd, data + done, len - done);
@@ -769,26 +836,197 @@ fail:
   return FALSE;
 }
 
-static void
-remove_written (const char *dir, GPtrArray *written, gboolean created)
+/* ---- documents' files ---- */
+
+/* Longest exported file name, in bytes: under NAME_MAX (255) with room for
+ * the ".<name>.XXXXXX" temporary the documents API writes beside it. */
+#define EXPORT_NAME_MAX 200
+/* An extension longer than this is not kept when a long name is cut. */
+#define EXPORT_EXT_MAX 16
+
+/* A document's file name as one safe path component: path separators and
+ * control characters become '_', leading dots go (no hidden files, no "."
+ * or ".."), a name longer than EXPORT_NAME_MAX bytes is cut at a character
+ * boundary keeping a short extension, and an empty name is "document".
+ * (transfer full) */
+static char *
+export_file_name (const char *name)
 {
-  for (guint i = 0; i < written->len; i++)
+  g_autofree char *valid = g_utf8_make_valid (name != NULL ? name : "", -1);
+  GString *s = g_string_new (NULL);
+  const char *p = valid;
+
+  while (*p == '.')
+    p++;
+  for (; *p != '\0'; p++)
     {
-      g_autofree char *path = g_build_filename (dir, written->pdata[i], NULL);
-      g_unlink (path);
+      guchar c = (guchar) *p;
+      g_string_append_c (s, (c == '/' || c == '\\' || c < 0x20 || c == 0x7f) ? '_' : (char) c);
     }
-  if (created)
-    g_rmdir (dir);
+  if (s->len > EXPORT_NAME_MAX)
+    {
+      const char *dot = strrchr (s->str, '.');
+      gsize ext_len = dot != NULL && strlen (dot) <= EXPORT_EXT_MAX ? strlen (dot) : 0;
+      g_autofree char *ext = g_strdup (s->str + s->len - ext_len);
+      gsize cut = EXPORT_NAME_MAX - ext_len;
+
+      /* s->str[cut] is the first byte dropped: not inside a character. */
+      while (cut > 0 && ((guchar) s->str[cut] & 0xc0) == 0x80)
+        cut--;
+      g_string_truncate (s, cut);
+      g_string_append (s, ext);
+    }
+  if (s->len == 0)
+    g_string_assign (s, "document");
+  return g_string_free (s, FALSE);
 }
 
+/* A document id is a folder name in the export: only letters, digits and
+ * '-' (a UUID), so that a row altered in the database cannot name a path
+ * outside files/. */
+static gboolean
+valid_document_id (const char *id)
+{
+  if (id == NULL || *id == '\0')
+    return FALSE;
+  for (const char *p = id; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-')
+      return FALSE;
+  return TRUE;
+}
+
+/* The ids of @t's live documents in the export, in id order.
+ * (element-type utf8) (transfer full) */
+static GPtrArray *
+document_ids (sqlite3 *db, Table *t, const char *client_id, GError **error)
+{
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GString) sql = g_string_new ("SELECT \"id\" FROM \"documents\" WHERE \"deleted\" = 0");
+  sqlite3_stmt *st;
+  int rc;
+
+  if (client_id != NULL)
+    g_string_append_printf (sql, " AND (%s)", t->export_filter);
+  g_string_append (sql, " ORDER BY \"id\"");
+  if (sqlite3_prepare_v2 (db, sql->str, -1, &st, NULL) != SQLITE_OK)
+    {
+      db_error (db, error, "cannot read the documents");
+      return NULL;
+    }
+  if (client_id != NULL)
+    sqlite3_bind_text (st, 1, client_id, -1, SQLITE_TRANSIENT);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    g_ptr_array_add (ids, g_strdup ((const char *) sqlite3_column_text (st, 0)));
+  if (rc != SQLITE_DONE)
+    {
+      db_error (db, error, "cannot read the documents");
+      sqlite3_finalize (st);
+      return NULL;
+    }
+  sqlite3_finalize (st);
+  return g_steal_pointer (&ids);
+}
+
+/* Decrypts the file of every document in the export (the client's, with
+ * @client_id) to files/<id>/<file name> in the export folder, and lists each
+ * in the array being built in @b: written and checked ("ok"), or damaged
+ * and not written ("damaged", with the reason).  Any other failure stops
+ * the export. */
+static gboolean
+export_files (MtsStore *store, Table *documents, const char *client_id, Written *w,
+              JsonBuilder *b, MtsExportSummary *sum, GError **error)
+{
+  g_autoptr (GPtrArray) ids = NULL;
+
+  ids = document_ids (mts_store_get_db (store), documents, client_id, error);
+  if (ids == NULL)
+    return FALSE;
+  if (ids->len > 0 && !make_folder (w, "files", error))
+    return FALSE;
+  for (guint i = 0; i < ids->len; i++)
+    {
+      const char *id = ids->pdata[i];
+      g_autoptr (MtsDocument) d = NULL;
+      g_autoptr (GError) local = NULL;
+      g_autofree char *name = NULL, *rel_dir = NULL, *rel = NULL, *dest = NULL;
+      g_autofree char *file_name = NULL;
+
+      if (!valid_document_id (id))
+        {
+          g_set_error (error, MTS_EXPORT_ERROR, MTS_EXPORT_ERROR_SCHEMA,
+                       "document id %s cannot name a folder", id);
+          return FALSE;
+        }
+      if ((d = mts_store_document_info (store, id, error)) == NULL)
+        return FALSE;
+      name = export_file_name (d->file_name);
+      rel_dir = g_build_filename ("files", id, NULL);
+      rel = g_build_filename (rel_dir, name, NULL);
+      dest = g_build_filename (w->dir, rel, NULL);
+      if (!make_folder (w, rel_dir, error))
+        return FALSE;
+      if (mts_store_document_get (store, id, dest, &local))
+        {
+          g_ptr_array_add (w->files, g_strdup (rel));
+          sum->n_files++;
+        }
+      else if (g_error_matches (local, MTS_DOCUMENT_ERROR, MTS_DOCUMENT_ERROR_DAMAGED))
+        {
+          g_autofree char *path = g_build_filename (w->dir, rel_dir, NULL);
+
+          /* Nothing was left in it: the folder goes. */
+          g_rmdir (path);
+          g_ptr_array_remove_index (w->folders, w->folders->len - 1);
+          sum->n_damaged++;
+        }
+      else
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+
+      file_name = g_utf8_make_valid (d->file_name != NULL ? d->file_name : "", -1);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "document_id");
+      json_builder_add_string_value (b, id);
+      json_builder_set_member_name (b, "client_id");
+      json_builder_add_string_value (b, d->client_id);
+      json_builder_set_member_name (b, "file_name");
+      json_builder_add_string_value (b, file_name);
+      json_builder_set_member_name (b, "path");
+      if (local == NULL)
+        json_builder_add_string_value (b, rel);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "size_bytes");
+      json_builder_add_int_value (b, d->size_bytes);
+      json_builder_set_member_name (b, "mime_type");
+      if (d->mime_type != NULL)
+        json_builder_add_string_value (b, d->mime_type);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "check");
+      json_builder_add_string_value (b, local == NULL ? "ok" : "damaged");
+      json_builder_set_member_name (b, "error");
+      if (local == NULL)
+        json_builder_add_null_value (b);
+      else
+        json_builder_add_string_value (b, local->message);
+      json_builder_end_object (b);
+    }
+  return TRUE;
+}
+
+/* ---- the export ---- */
+
 gboolean
-mts_export_write (MtsStore *store, const char *dir, const char *client_id, guint *n_rows,
-                  GError **error)
+mts_export_write (MtsStore *store, const char *dir, const char *client_id,
+                  MtsExportSummary *summary, GError **error)
 {
   g_autoptr (GPtrArray) tables = NULL;
   g_autoptr (GPtrArray) csv_files = g_ptr_array_new_with_free_func (csv_file_free);
-  g_autoptr (GPtrArray) written = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (JsonBuilder) tb = json_builder_new ();
+  g_autoptr (JsonBuilder) fb = json_builder_new ();
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonGenerator) gen = NULL;
   g_autoptr (JsonNode) root = NULL;
@@ -796,10 +1034,13 @@ mts_export_write (MtsStore *store, const char *dir, const char *client_id, guint
   g_autofree char *exported_at = NULL;
   g_autofree char *id = NULL;
   g_autofree char *json = NULL;
+  MtsExportSummary sum = { 0 };
+  Written w;
+  Table *documents;
   sqlite3 *db;
   gsize json_len = 0;
-  guint total = 0, n_tables = 0;
-  gboolean created = FALSE;
+  guint n_tables = 0;
+  gboolean in_transaction = FALSE, ok = FALSE;
   gint64 seq;
 
   g_return_val_if_fail (MTS_IS_STORE (store), FALSE);
@@ -822,11 +1063,21 @@ mts_export_write (MtsStore *store, const char *dir, const char *client_id, guint
   tables = load_schema (db, error);
   if (tables == NULL)
     return FALSE;
+  documents = find_table (tables, "documents");
 
-  /* One transaction: the rows are one consistent snapshot, and the audit
-   * entry commits with the read or not at all. */
+  written_init (&w, dir);
+  if (!prepare_folder (dir, &w.created, error))
+    goto out;
+
+  /* One transaction: the rows are one consistent snapshot, the documents'
+   * files cannot be deleted under the export (a delete waits for the write
+   * lock), and the audit entry commits with the read or not at all. */
   if (sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-    return db_error (db, error, "cannot start the export");
+    {
+      db_error (db, error, "cannot start the export");
+      goto out;
+    }
+  in_transaction = TRUE;
   exported_at = now_iso ();
   json_builder_begin_object (tb);
   for (guint i = 0; i < tables->len; i++)
@@ -838,19 +1089,25 @@ mts_export_write (MtsStore *store, const char *dir, const char *client_id, guint
         continue;   /* about no client, e.g. note_templates */
       n = read_table (db, t, client_id, tb, csv_files, error);
       if (n < 0)
-        goto rollback;
-      total += (guint) n;
+        goto out;
+      sum.n_rows += (guint) n;
       n_tables++;
     }
   json_builder_end_object (tb);
-  seq = audit_export (db, client_id, total, n_tables, error);
+  json_builder_begin_array (fb);
+  if (documents != NULL && (client_id == NULL || documents->export_filter != NULL)
+      && !export_files (store, documents, client_id, &w, fb, &sum, error))
+    goto out;
+  json_builder_end_array (fb);
+  seq = audit_export (db, client_id, n_tables, &sum, error);
   if (seq < 0)
-    goto rollback;
+    goto out;
   if (sqlite3_exec (db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
     {
       db_error (db, error, "cannot record the export");
-      goto rollback;
+      goto out;
     }
+  in_transaction = FALSE;
 
   /* The bundle. */
   id = store_id (store);
@@ -891,18 +1148,11 @@ mts_export_write (MtsStore *store, const char *dir, const char *client_id, guint
   json_builder_set_member_name (b, "audit_seq");
   json_builder_add_int_value (b, seq);
   json_builder_set_member_name (b, "row_count");
-  json_builder_add_int_value (b, total);
+  json_builder_add_int_value (b, sum.n_rows);
   json_builder_set_member_name (b, "tables");
   json_builder_add_value (b, json_builder_get_root (tb));
-  /* TODO(documents): when the documents API exists, write each exported
-   * document's decrypted file as files/<document id>/<file name> here (the
-   * files folder 0700, each file 0600, checked against content_hash), and
-   * list them in "files" as {"document_id", "path", "size_bytes",
-   * "mime_type"}.  Until then the list is empty and documents' rows are
-   * exported without their files. */
   json_builder_set_member_name (b, "files");
-  json_builder_begin_array (b);
-  json_builder_end_array (b);
+  json_builder_add_value (b, json_builder_get_root (fb));
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
@@ -912,30 +1162,26 @@ mts_export_write (MtsStore *store, const char *dir, const char *client_id, guint
   json_generator_set_root (gen, root);
   json = json_generator_to_data (gen, &json_len);
 
-  if (!prepare_folder (dir, &created, error))
-    goto wipe;
-  if (!write_new_file (dir, "bundle.json", json, json_len, error))
-    goto remove;
-  g_ptr_array_add (written, g_strdup ("bundle.json"));
+  if (!write_new_file (&w, "bundle.json", json, json_len, error))
+    goto out;
   for (guint i = 0; i < csv_files->len; i++)
     {
       CsvFile *f = csv_files->pdata[i];
 
-      if (!write_new_file (dir, f->file_name, f->csv->str, f->csv->len, error))
-        goto remove;
-      g_ptr_array_add (written, g_strdup (f->file_name));
+      if (!write_new_file (&w, f->file_name, f->csv->str, f->csv->len, error))
+        goto out;
     }
-  sodium_memzero (json, json_len);
-  if (n_rows != NULL)
-    *n_rows = total;
-  return TRUE;
+  if (summary != NULL)
+    *summary = sum;
+  ok = TRUE;
 
-remove:
-  remove_written (dir, written, created);
-wipe:
-  sodium_memzero (json, json_len);
-  return FALSE;
-rollback:
-  sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
-  return FALSE;
+out:
+  if (in_transaction)
+    sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+  if (!ok)
+    written_remove (&w);
+  written_clear (&w);
+  if (json != NULL)
+    sodium_memzero (json, json_len);
+  return ok;
 }

@@ -15,11 +15,16 @@
  *   - a client's rows: the client, every row that an ON DELETE CASCADE chain
  *     of foreign keys ties to it (its notes, sessions, documents, ...,
  *     payments through their invoice), and the rows those rows name in tables
- *     that belong to no client (the clinicians who wrote or signed them).
+ *     that belong to no client (the clinicians who wrote or signed them);
+ *   - the documents' files: each exported document's file, decrypted and
+ *     checked through the documents API (mts-store-documents.h), as
+ *     files/<document id>/<file name>, the name made safe to be one path
+ *     component; a damaged file is listed in the bundle as damaged and not
+ *     written, and the export goes on.
  *
- * Errors are MTS_EXPORT_ERROR (below), G_FILE_ERROR for the files, and
- * MTS_STORE_ERROR for the store (NOT_FOUND for an unknown client, LOCKED,
- * DB).
+ * Errors are MTS_EXPORT_ERROR (below), G_FILE_ERROR or G_IO_ERROR for the
+ * files, and MTS_STORE_ERROR for the store (NOT_FOUND for an unknown
+ * client, LOCKED, DB).
  */
 #pragma once
 
@@ -47,14 +52,25 @@ typedef enum {
   MTS_EXPORT_ERROR_SCHEMA,
 } MtsExportError;
 
+/* What an export wrote. */
+typedef struct {
+  guint n_rows;      /* rows in the bundle (and the CSV files) */
+  guint n_files;     /* documents' files written */
+  guint n_damaged;   /* documents whose file is damaged: listed, not written */
+} MtsExportSummary;
+
 /* Exports @store (unlocked) to the folder @dir, which is created with mode
  * 0700 (its parent must exist) or must be an empty folder; the files in it
- * are created 0600.  With @client_id (nullable), only that client's rows.
- * The export is recorded in the audit log as an `export` event in the same
- * transaction that reads the rows.  On success *@n_rows (nullable) is the
- * number of rows written; on failure the files written so far are removed. */
+ * are created 0600, the folders under it 0700.  With @client_id (nullable),
+ * only that client's rows and documents.  The rows are read, the documents'
+ * files decrypted and the export recorded in the audit log as an `export`
+ * event in one transaction.  A damaged document file does not stop the
+ * export: it is counted in @summary->n_damaged and listed in the bundle as
+ * damaged; the caller decides whether an export without it will do.  On
+ * success fills *@summary (nullable); on failure everything written so far
+ * is removed. */
 gboolean mts_export_write (MtsStore *store, const char *dir, const char *client_id,
-                           guint *n_rows, GError **error);
+                           MtsExportSummary *summary, GError **error);
 
 /* An SQL SELECT of (target, row_id) naming every row, live or tombstone,
  * that belongs to the client bound as ?1 in the tables the export reads:

@@ -343,6 +343,197 @@ def note_amend():
     refused(1, r"is a draft: edit it instead", "note", "amend", S["n2"], "--body", "x")
 
 
+# ---------------------------------------------------------------------------
+# Documents.  Each entry: the client, the file name, its bytes, and the name
+# the export gives it (files/<id>/<name>).
+def add_documents():
+    long_name = "x" + "é" * 115 + ".pdf"              # 235 bytes: cut, at a character boundary
+    S["docs"] = {
+        "letter": ("a", "GP letter – Zoë Pryce.txt",
+                   "Dear Dr Okafor,\nZoë reports panic attacks at work since March.\n".encode(),
+                   "GP letter – Zoë Pryce.txt"),
+        # Random bytes, not a whole number of 64 KiB chunks.
+        "scan": ("a", "scan.bin", os.urandom(300 * 1024 + 123), "scan.bin"),
+        "empty": ("a", "empty.txt", b"", "empty.txt"),
+        "odd": ("a", "..\\odd\tname.txt", b"odd\n", "_odd_name.txt"),
+        "long": ("a", long_name, b"%PDF-1.4 long\n", "x" + "é" * 97 + ".pdf"),
+        "ref": ("b", "Quince referral.txt",
+                b"Referral: Bartholomew Quince, anger at work, seen within two weeks\n",
+                "Quince referral.txt"),
+    }
+    os.mkdir("in")
+    for key, (_, name, data, _) in S["docs"].items():
+        with open(os.path.join("in", name), "wb") as f:
+            f.write(data)
+    S["doc_ids"] = {}
+
+
+def doc_path(key):
+    return os.path.join("in", S["docs"][key][1])
+
+
+@case
+def doc_add():
+    """doc add stores files (a 300 KiB binary, an empty one, odd names) and prints their ids"""
+    add_documents()
+    for key, (who, _, _, _) in S["docs"].items():
+        out = ok("doc", "add", S[who]["id"], doc_path(key))
+        check(UUID_RE.match(out.strip()), f"{key}: not an id {out!r}")
+        S["doc_ids"][key] = out.strip()
+    check(len(set(S["doc_ids"].values())) == len(S["docs"]), "two documents with one id")
+    files = sorted(os.listdir("practice/files"))
+    check(files == sorted(S["doc_ids"].values()), f"practice/files holds {files!r}")
+    check(stat.S_IMODE(os.stat("practice/files").st_mode) == 0o700, "files/ is not 0700")
+    for name in files:
+        check(stat.S_IMODE(os.stat(os.path.join("practice/files", name)).st_mode) == 0o600,
+              f"files/{name} is not 0600")
+
+
+@case
+def doc_add_refusals():
+    """doc add refuses an unknown session or client, a missing file or a folder (1); adds nothing"""
+    a = S["a"]["id"]
+    refused(1, r"no session nobody", "doc", "add", a, doc_path("letter"), "--session", "nobody")
+    refused(1, r"no client nobody", "doc", "add", "nobody", doc_path("letter"))
+    refused(1, r"cannot open in/missing.txt", "doc", "add", a, "in/missing.txt")
+    refused(1, r"not a regular file", "doc", "add", a, "in")
+    refused(2, r"missing argument", "doc", "add", a)
+    check(len(tsv(ok("doc", "list", a))) == 5, "a refused document was added")
+    check(len(os.listdir("practice/files")) == len(S["docs"]), "a refused add left a file")
+
+
+@case
+def doc_list():
+    """doc list prints id, file name, size and MIME type, oldest first, of that client only"""
+    for who in ("a", "b"):
+        rows = tsv(ok("doc", "list", S[who]["id"]))
+        want = [[S["doc_ids"][k], name.replace("\t", " "), str(len(data))]
+                for k, (w, name, data, _) in S["docs"].items() if w == who]
+        check([r[:3] for r in rows] == want, f"client {who}: {rows!r} != {want!r}")
+        for r in rows:
+            check(len(r) == 4 and re.match(r"^[a-z]+/[-+.\w]+$", r[3]), f"MIME type in {r!r}")
+    letter = [r for r in tsv(ok("doc", "list", S["a"]["id"])) if r[0] == S["doc_ids"]["letter"]][0]
+    check(letter[3] == "text/plain", f"the letter's MIME type is {letter[3]!r}")
+    refused(1, r"no client nobody", "doc", "list", "nobody")
+
+
+@case
+def doc_get_round_trip():
+    """doc get writes each file back byte for byte, mode 0600, and leaves nothing else"""
+    os.mkdir("out")
+    for key, (_, _, data, _) in S["docs"].items():
+        dest = os.path.join("out", key)
+        check(ok("doc", "get", S["doc_ids"][key], dest) == "", "doc get printed something")
+        got = open(dest, "rb").read()
+        check(got == data, f"{key}: {len(got)} bytes back, {len(data)} stored; or they differ")
+        check(stat.S_IMODE(os.stat(dest).st_mode) == 0o600, f"{dest} is not 0600")
+    check(sorted(os.listdir("out")) == sorted(S["docs"]), f"out/ holds {os.listdir('out')!r}")
+
+
+@case
+def doc_get_no_overwrite():
+    """doc get refuses an existing DEST (1) unless --force; --force replaces a link, not its target"""
+    letter, data = S["doc_ids"]["letter"], S["docs"]["letter"][2]
+    with open("out/existing", "wb") as f:
+        f.write(b"keep me")
+    refused(1, r"out/existing exists; add --force to replace it", "doc", "get", letter, "out/existing")
+    check(open("out/existing", "rb").read() == b"keep me", "a refused get changed DEST")
+    ok("doc", "get", letter, "out/existing", "--force")
+    check(open("out/existing", "rb").read() == data, "--force did not replace DEST")
+    with open("out/target", "wb") as f:
+        f.write(b"not this")
+    os.symlink("target", "out/link")
+    refused(1, r"exists; add --force", "doc", "get", letter, "out/link")
+    ok("doc", "get", letter, "out/link", "--force")
+    check(not os.path.islink("out/link") and open("out/link", "rb").read() == data
+          and open("out/target", "rb").read() == b"not this", "--force wrote through a link")
+    refused(1, r"out is a folder", "doc", "get", letter, "out", "--force")
+    refused(1, r"no document nobody", "doc", "get", "nobody", "out/nobody")
+    check(not os.path.exists("out/nobody"), "a refused get left a file")
+
+
+@case
+def doc_nothing_in_clear():
+    """no document's name is in practice.db or its WAL; no document's content is in files/"""
+    for key, (_, name, data, _) in S["docs"].items():
+        for path in ("practice/practice.db", "practice/practice.db-wal"):
+            check(grep_count(name, path) == 0, f"{key}'s name {name!r} is in {path}")
+    stored = b"".join(open(os.path.join("practice/files", n), "rb").read()
+                      for n in os.listdir("practice/files"))
+    check(len(stored) > 300 * 1024, "the files folder is not what was added")
+    scan = S["docs"]["scan"][2]
+    for key, probe in (("letter", S["docs"]["letter"][2]), ("ref", S["docs"]["ref"][2]),
+                       ("scan", scan[:64]), ("scan", scan[200000:200064]), ("scan", scan[-64:])):
+        check(probe not in stored, f"{key}'s content is in practice/files in clear")
+    check(grep_count("panic attacks at work", "out/letter") == 1, "the grep itself finds text")
+
+
+@case
+def doc_damaged():
+    """a byte flipped in files/<id>: doc get fails (1) 'document file is damaged', leaves no DEST"""
+    shutil.copytree("practice", "damaged")
+    scan, letter = S["doc_ids"]["scan"], S["doc_ids"]["letter"]
+    path = os.path.join("damaged", "files", scan)
+    data = bytearray(open(path, "rb").read())
+    data[150000] ^= 0x01
+    with open(path, "wb") as f:
+        f.write(data)
+    os.mkdir("out-damaged")
+    refused(1, r"^mts: document file is damaged: chunk 3 does not authenticate",
+            "--store", "damaged", "doc", "get", scan, "out-damaged/scan")
+    check(os.listdir("out-damaged") == [], f"a damaged get left {os.listdir('out-damaged')!r}")
+    with open("out-damaged/scan", "wb") as f:
+        f.write(b"old")
+    refused(1, r"^mts: document file is damaged: ", "--store", "damaged", "doc", "get", scan,
+            "out-damaged/scan", "--force")
+    check(open("out-damaged/scan", "rb").read() == b"old" and os.listdir("out-damaged") == ["scan"],
+          "a damaged get with --force replaced DEST or left a file")
+    os.remove("out-damaged/scan")
+    os.remove(os.path.join("damaged", "files", letter))
+    refused(1, r"^mts: document file is damaged: .*is missing", "--store", "damaged", "doc", "get",
+            letter, "out-damaged/letter")
+    check(os.listdir("out-damaged") == [], "a get of a missing file left a file")
+    ok("doc", "get", scan, "out/scan-again")
+    check(open("out/scan-again", "rb").read() == S["docs"]["scan"][2], "the original store")
+
+
+@case
+def doc_damaged_export():
+    """an export of a store with damaged files writes the rest, lists those as damaged, exits 1"""
+    rc, out, err = mts("--store", "damaged", "export", "exp-damaged")
+    check(rc == 1 and out.startswith("exported ") and f" and {len(S['docs']) - 2} files " in out,
+          f"exit {rc}, stdout {out!r}, stderr {err!r}")
+    check(re.match(r"^mts: 2 document files are damaged and left out of the export", err)
+          and len(err.splitlines()) == 1, f"stderr {err!r}")
+    files = {f["document_id"]: f for f in json.load(open("exp-damaged/bundle.json"))["files"]}
+    bad = {S["doc_ids"]["scan"], S["doc_ids"]["letter"]}
+    for ident, f in files.items():
+        if ident in bad:
+            check(f["check"] == "damaged" and f["path"] is None
+                  and f["error"].startswith("document file is damaged: "), f"{f!r}")
+            check(not os.path.exists(os.path.join("exp-damaged", "files", ident)), "a damaged file's folder")
+        else:
+            check(f["check"] == "ok" and f["error"] is None
+                  and os.path.isfile(os.path.join("exp-damaged", f["path"])), f"{f!r}")
+    check(set(files) == set(S["doc_ids"].values()), "the files listed")
+
+
+@case
+def doc_delete():
+    """doc delete needs --yes (1); then the document and its file are gone"""
+    a = S["a"]["id"]
+    ident = S["doc_deleted"] = ok("doc", "add", a, doc_path("letter")).strip()
+    refused(1, r"add --yes to confirm", "doc", "delete", ident)
+    check(ident in [r[0] for r in tsv(ok("doc", "list", a))] and
+          os.path.exists(os.path.join("practice/files", ident)), "deleted without --yes")
+    ok("doc", "delete", ident, "--yes")
+    check(ident not in [r[0] for r in tsv(ok("doc", "list", a))], "still listed")
+    check(not os.path.exists(os.path.join("practice/files", ident)), "its file is still in files/")
+    refused(1, r"no document " + ident, "doc", "get", ident, "out/deleted")
+    refused(1, r"no document " + ident, "doc", "delete", ident, "--yes")
+    check(not os.path.exists("out/deleted"), "a get of a deleted document wrote a file")
+
+
 @case
 def unknown_ids():
     """an unknown id is refused by every command that takes one (1)"""
@@ -352,6 +543,9 @@ def unknown_ids():
     for args in (["note", "show", "nobody"], ["note", "edit", "nobody", "--body", "x"],
                  ["note", "sign", "nobody"], ["note", "amend", "nobody", "--body", "x"]):
         refused(1, r"no note nobody", *args)
+    for args in (["doc", "get", "nobody", "nowhere"], ["doc", "delete", "nobody", "--yes"]):
+        refused(1, r"no document nobody", *args)
+    refused(1, r"no client nobody", "doc", "list", "nobody")
     refused(1, r"no client nobody", "audit", "log", "--client", "nobody")
     refused(1, r"no client nobody", "export", "sar", "--client", "nobody")
     check(not os.path.exists("sar"), "a refused export left a folder")
@@ -395,7 +589,8 @@ def missing_store():
 def usage_errors():
     """no command, an unknown command or option, a missing argument: usage (2); --help: 0"""
     for args in ([], ["frobnicate"], ["client"], ["client", "frob"], ["client", "list", "--bogus"],
-                 ["client", "show"], ["client", "show", "a", "b"], ["--store"]):
+                 ["client", "show"], ["client", "show", "a", "b"], ["--store"],
+                 ["doc", "get", "a"], ["doc", "list"], ["doc", "delete", "a", "--force"]):
         rc, out, err = mts(*args)
         check(rc == 2 and err.startswith("mts: ") and "Usage" in err and out == "",
               f"mts {args}: exit {rc}, stderr {err!r}")
@@ -414,14 +609,16 @@ def actor_option():
 
 @case
 def audit_log_by_client():
-    """audit log --client shows that client's entries (client, notes) and none of another's"""
+    """audit log --client shows that client's entries (client, notes, documents) and none of another's"""
     def entries(client):
         return tsv(ok("audit", "log", "--client", client))
     a_rows, b_rows = entries(S["a"]["id"]), entries(S["b"]["id"])
     a_ids = {r[5] for r in a_rows}
     b_ids = {r[5] for r in b_rows}
-    want_a = {S["a"]["id"], S["n1"], S["n2"], S["n3"], S["n4"]}
-    want_b = {S["b"]["id"], S["nb"]}
+    # Documents too, and the one deleted: its row stays as a tombstone.
+    want_a = {S["a"]["id"], S["n1"], S["n2"], S["n3"], S["n4"], S["doc_deleted"]}
+    want_a |= {S["doc_ids"][k] for k, v in S["docs"].items() if v[0] == "a"}
+    want_b = {S["b"]["id"], S["nb"], S["doc_ids"]["ref"]}
     check(a_ids == want_a, f"client A's log names {a_ids!r}, expected {want_a!r}")
     check(b_ids == want_b, f"client B's log names {b_ids!r}, expected {want_b!r}")
     acts = [(r[3], r[4], r[5]) for r in a_rows]
@@ -468,21 +665,43 @@ def as_csv(value):
     return str(value)
 
 
+def check_exported_files(folder, bundle, docs):
+    """The export in @folder holds exactly @docs' files, byte for byte, at the
+    paths its bundle lists, each checked ok."""
+    want = {S["doc_ids"][k]: v for k, v in docs.items()}
+    listed = bundle["files"]
+    check([f["document_id"] for f in listed] == sorted(want), f"files listed {listed!r}")
+    for f in listed:
+        who, name, data, safe = want[f["document_id"]]
+        check(f == {"document_id": f["document_id"], "client_id": S[who]["id"], "file_name": name,
+                    "path": f"files/{f['document_id']}/{safe}", "size_bytes": len(data),
+                    "mime_type": f["mime_type"], "check": "ok", "error": None}, f"entry {f!r}")
+        check(f["mime_type"] and "/" in f["mime_type"], f"entry {f!r}")
+        check(os.listdir(os.path.join(folder, "files", f["document_id"])) == [safe],
+              f"files/{f['document_id']} holds {os.listdir(os.path.join(folder, 'files', f['document_id']))!r}")
+        got = open(os.path.join(folder, f["path"]), "rb").read()
+        check(got == data, f"{f['path']}: not the bytes added")
+    check(sorted(os.listdir(os.path.join(folder, "files"))) == sorted(want), "files/ folders")
+
+
 @case
 def export_round_trip():
     """export writes bundle.json and a CSV per table (0700/0600) holding everything added"""
     out = ok("export", "exp")
     check(out.startswith("exported ") and "exp" in out, f"{out!r}")
-    check(stat.S_IMODE(os.stat("exp").st_mode) == 0o700, "export folder is not 0700")
-    for name in os.listdir("exp"):
-        check(stat.S_IMODE(os.stat(os.path.join("exp", name)).st_mode) == 0o600, f"{name} is not 0600")
+    for top, dirs, names in os.walk("exp"):
+        check(stat.S_IMODE(os.stat(top).st_mode) == 0o700, f"{top} is not 0700")
+        for name in names:
+            path = os.path.join(top, name)
+            check(stat.S_IMODE(os.lstat(path).st_mode) == 0o600 and os.path.isfile(path)
+                  and not os.path.islink(path), f"{path} is not a 0600 file")
     b = json.load(open("exp/bundle.json", encoding="utf-8"))
     check(b["format"] == "mts-export" and b["format_version"] == 1, "format")
     check(INSTANT_RE.match(b["exported_at"]), "exported_at")
     check(b["store"]["path"] == os.path.join(work, "practice") and re.match(r"^[0-9a-f]{32}$", b["store"]["id"])
           and b["store"]["schema_version"] >= 1, f"store {b['store']!r}")
     check(b["actor"] == {"id": S["clinician"], "name": "Dr Ann Smith"}, f"actor {b['actor']!r}")
-    check(b["client_id"] is None and b["files"] == [], "scope / files")
+    check(b["client_id"] is None, "scope")
     tables = b["tables"]
     check(set(tables) >= {"clinicians", "clients", "notes", "sessions", "documents", "agreements",
                           "invoices", "payments", "risk_flags", "ai_consents", "note_templates"},
@@ -520,8 +739,17 @@ def export_round_trip():
         want = [[as_csv(r[c]) for c in t["columns"]] for r in t["rows"]]
         check(rows[1:] == want, f"{name}.csv rows differ from bundle.json")
         total += len(t["rows"])
-    check(b["row_count"] == total and out.startswith(f"exported {total} rows"), "row count")
-    check(set(os.listdir("exp")) == {"bundle.json"} | {n + ".csv" for n in tables}, "files")
+    check(b["row_count"] == total, "row count")
+    check(out == f"exported {total} rows and {len(S['docs'])} files to exp\n", f"{out!r}")
+    check(set(os.listdir("exp")) == {"bundle.json", "files"} | {n + ".csv" for n in tables}, "files")
+
+    # The documents' files, decrypted, as files/<id>/<safe name>, and listed.
+    check_exported_files("exp", b, S["docs"])
+    docs = {r["id"]: r for r in tables["documents"]["rows"]}
+    for key, (who, name, data, _) in S["docs"].items():
+        r = docs[S["doc_ids"][key]]
+        check(r["file_name"] == name and r["size_bytes"] == len(data)
+              and r["client_id"] == S[who]["id"], f"document row {r!r}")
 
     # Recorded in the audit log, at the entry the bundle names.
     entry = [r for r in tsv(ok("audit", "log")) if r[0] == str(b["audit_seq"])]
@@ -541,11 +769,17 @@ def export_client():
     check([r["id"] for r in t["clinicians"]["rows"]] == [S["clinician"]], "clinicians")
     check("note_templates" not in t and not os.path.exists("sar-a/note_templates.csv"),
           "templates are about no client")
-    text = open("sar-a/bundle.json", encoding="utf-8").read()
-    for csvname in os.listdir("sar-a"):
-        text += open(os.path.join("sar-a", csvname), encoding="utf-8").read()
-    for secret in (S["b"]["name"], S["b"]["email"], S["nb_body"].splitlines()[0], S["b"]["id"]):
-        check(secret not in text, f"client B's {secret!r} is in client A's export")
+    a_docs = {k: v for k, v in S["docs"].items() if v[0] == "a"}
+    check_exported_files("sar-a", b, a_docs)
+    check({r["id"] for r in t["documents"]["rows"]} == {S["doc_ids"][k] for k in a_docs},
+          "documents rows")
+    data = b""
+    for top, _, names in os.walk("sar-a"):
+        for name in names:
+            data += open(os.path.join(top, name), "rb").read()
+    for secret in (S["b"]["name"], S["b"]["email"], S["nb_body"].splitlines()[0], S["b"]["id"],
+                   S["docs"]["ref"][1], S["docs"]["ref"][2].decode(), S["doc_ids"]["ref"]):
+        check(secret.encode() not in data, f"client B's {secret!r} is in client A's export")
     entry = [r for r in tsv(ok("audit", "log", "--client", S["a"]["id"])) if r[3] == "export"]
     check(len(entry) == 1 and entry[0][4] == "client:" + S["a"]["id"], f"{entry!r}")
 
@@ -570,6 +804,7 @@ def plaintexts():
     for k in ("n1", "n2", "n3", "n4", "nb"):
         values.append(S[k + "_body"].splitlines()[0])
     values.append(S["n3_old"].strip())
+    values += [name for _, name, _, _ in S["docs"].values()]
     return values
 
 
@@ -595,7 +830,13 @@ def no_plaintext_in_database():
 def delete_client():
     """client delete --yes removes the client and its notes; its log stays; nothing readable left"""
     b = S["b"]
+    ref = S["doc_ids"]["ref"]
+    check(os.path.exists(os.path.join("practice/files", ref)), "client B's document file")
     ok("client", "delete", b["id"], "--yes")
+    check(sorted(os.listdir("practice/files")) ==
+          sorted(v for k, v in S["doc_ids"].items() if S["docs"][k][0] == "a"),
+          f"after the delete files/ holds {os.listdir('practice/files')!r}")
+    refused(1, r"no document " + ref, "doc", "get", ref, "out/ref-after-delete")
     check([r[0] for r in tsv(ok("client", "list"))] == [S["a"]["id"]], "client B still listed")
     refused(1, r"no client", "client", "show", b["id"])
     refused(1, r"no note", "note", "show", S["nb"])
@@ -604,13 +845,16 @@ def delete_client():
           f"the deleted client's log: {acts!r}")
     check(not any(r[5] == S["a"]["id"] for r in tsv(ok("audit", "log", "--client", b["id"]))),
           "client A in client B's log")
-    for value in (b["name"], b["email"], b["phone"], "Orchard Rise", S["nb_body"].splitlines()[0]):
+    for value in (b["name"], b["email"], b["phone"], "Orchard Rise", S["nb_body"].splitlines()[0],
+                  S["docs"]["ref"][1]):
         for path in ("practice/practice.db", "practice/practice.db-wal"):
             check(grep_count(value, path) == 0, f"{value!r} in {path}")
     ok("export", "after-delete")
     t = json.load(open("after-delete/bundle.json", encoding="utf-8"))["tables"]
     check([r["id"] for r in t["clients"]["rows"]] == [S["a"]["id"]], "the deleted client exported")
     check(S["nb"] not in {r["id"] for r in t["notes"]["rows"]}, "the deleted client's note exported")
+    check(ref not in {r["id"] for r in t["documents"]["rows"]}, "the deleted client's document exported")
+    check(not os.path.exists(os.path.join("after-delete", "files", ref)), "its file exported")
     check(ok("audit", "verify") == "ok\n", "verify after the delete")
 
 
