@@ -530,7 +530,7 @@ sweep_files (MtsStore *store)
   gint64 cutoff = g_get_real_time () / G_USEC_PER_SEC - 3600;
   const char *name;
 
-  if (dir == NULL || sqlite3_prepare_v2 (store->db, "SELECT 1 FROM documents WHERE id = ?1",
+  if (dir == NULL || sqlite3_prepare_v2 (store->db, "SELECT 1 FROM documents WHERE id = ?1 AND deleted = 0",
                                          -1, &st, NULL) != SQLITE_OK)
     return;
   while ((name = g_dir_read_name (dir)) != NULL)
