@@ -170,7 +170,9 @@ typedef struct {
   gsize n_columns;
   gsize size;               /* of the record */
   GDestroyNotify free;      /* the record's public free function */
-  const char *order;        /* of lists */
+  const char *order;        /* of lists; ties go by rowid, the order rows were
+                             * written here (UUIDv7 ids made in the same
+                             * millisecond do not sort by creation) */
 } Entity;
 
 #define FIELD(rec, col, type) (*(type *) ((char *) (rec) + (col)->offset))
@@ -242,22 +244,22 @@ static const Column ai_consent_columns[] = {
 
 static const Entity sessions =
   ENTITY ("sessions", "session", MtsSession, session_columns, mts_session_free,
-          "ORDER BY starts_at, id");
+          "ORDER BY starts_at, rowid");
 static const Entity note_templates =
   ENTITY ("note_templates", "note template", MtsNoteTemplate, note_template_columns,
           mts_note_template_free, "ORDER BY name, id");
 static const Entity agreements =
   ENTITY ("agreements", "agreement", MtsAgreement, agreement_columns, mts_agreement_free,
-          "ORDER BY generated_at, id");
+          "ORDER BY generated_at, rowid");
 static const Entity invoices =
   ENTITY ("invoices", "invoice", MtsInvoice, invoice_columns, mts_invoice_free,
-          "ORDER BY created_at, id");
+          "ORDER BY created_at, rowid");
 static const Entity payments =
   ENTITY ("payments", "payment", MtsPayment, payment_columns, mts_payment_free,
-          "ORDER BY paid_on, created_at, id");
+          "ORDER BY paid_on, created_at, rowid");
 static const Entity risk_flags =
   ENTITY ("risk_flags", "risk flag", MtsRiskFlag, risk_flag_columns, mts_risk_flag_free,
-          "ORDER BY raised_at, id");
+          "ORDER BY raised_at, rowid");
 static const Entity ai_consents =
   ENTITY ("ai_consents", "AI consent", MtsAiConsent, ai_consent_columns, mts_ai_consent_free,
           "ORDER BY client_id");
@@ -388,9 +390,10 @@ entity_has_secret (const Entity *e)
 }
 
 /* "SELECT id, version, created_at, updated_at, <columns, decrypted> FROM
- * <table> WHERE <where> AND deleted = 0 <tail>".  (transfer full) */
+ * <table> WHERE <where> AND deleted = 0 <tail>"; the encrypted columns as
+ * NULL unless @decrypt.  (transfer full) */
 static char *
-select_sql (const Entity *e, const char *where, const char *tail)
+select_sql (const Entity *e, const char *where, const char *tail, gboolean decrypt)
 {
   GString *sql = g_string_new ("SELECT id, version, created_at, updated_at");
 
@@ -398,7 +401,9 @@ select_sql (const Entity *e, const char *where, const char *tail)
     {
       const char *name = e->columns[i].name;
 
-      if (e->columns[i].kind == COLUMN_SECRET)
+      if (e->columns[i].kind == COLUMN_SECRET && !decrypt)
+        g_string_append (sql, ", NULL");
+      else if (e->columns[i].kind == COLUMN_SECRET)
         g_string_append_printf (sql, ", mts_decrypt(%s, '%s.%s:' || id)", name, e->table, name);
       else
         g_string_append_printf (sql, ", %s", name);
@@ -427,7 +432,7 @@ record_from_row (const Entity *e, sqlite3_stmt *st)
 static GPtrArray *
 record_list (MtsStore *store, const Entity *e, const char *where, const char *arg, GError **error)
 {
-  g_autofree char *sql = select_sql (e, where, e->order);
+  g_autofree char *sql = select_sql (e, where, e->order, TRUE);
   GPtrArray *list;
   sqlite3_stmt *st;
   int rc;
@@ -451,11 +456,13 @@ record_list (MtsStore *store, const Entity *e, const char *where, const char *ar
   return list;
 }
 
-/* Live record @id.  (transfer full) */
+/* Live record @id, its encrypted fields decrypted, or NULL when not
+ * @decrypt (so that a record whose envelope no longer opens can still be
+ * deleted).  (transfer full) */
 static gpointer
-record_get (MtsStore *store, const Entity *e, const char *id, GError **error)
+record_read (MtsStore *store, const Entity *e, const char *id, gboolean decrypt, GError **error)
 {
-  g_autofree char *sql = select_sql (e, "id = ?1", NULL);
+  g_autofree char *sql = select_sql (e, "id = ?1", NULL, decrypt);
   gpointer rec = NULL;
   sqlite3_stmt *st;
   int rc;
@@ -476,6 +483,12 @@ record_get (MtsStore *store, const Entity *e, const char *id, GError **error)
     }
   sqlite3_finalize (st);
   return rec;
+}
+
+static gpointer
+record_get (MtsStore *store, const Entity *e, const char *id, GError **error)
+{
+  return record_read (store, e, id, TRUE, error);
 }
 
 /* Inserts @rec as row @id, and queues it (every column) for sync, in the
@@ -691,7 +704,7 @@ record_delete (MtsStore *store, const Entity *e, const char *id, DeleteFunc befo
 
   if (!require_unlocked (store, error) || !mts_store_begin (store, error))
     return FALSE;
-  cur = record_get (store, e, id, error);
+  cur = record_read (store, e, id, FALSE, error);
   if (cur == NULL
       || (before != NULL && !before (store, cur, at, error))
       || !tombstone_row (store, e, HEAD (cur)->id, HEAD (cur)->version, at, extra_set, error)
@@ -1872,10 +1885,12 @@ mts_store_ai_consent_set (MtsStore *store, const char *client_id, gboolean conse
   gint64 version = 0;
   g_autoptr (MtsAiConsent) cur = NULL;
   g_autoptr (MtsAiConsent) c = NULL;
-  const char *actor = mts_store_get_actor (store);
+  const char *actor;
   gboolean is_clinician = FALSE;
 
   g_return_val_if_fail (MTS_IS_STORE (store), FALSE);
+
+  actor = mts_store_get_actor (store);
 
   if (!require_unlocked (store, error))
     return FALSE;

@@ -569,6 +569,27 @@ test_session_delete_dependents (Fixture *fx, gconstpointer data)
   assert_audit_ok (fx);
 }
 
+/* A record whose envelope no longer opens (here: one copied from another
+ * row, which its context refuses) cannot be read, but can be deleted. */
+static void
+test_session_delete_damaged (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsSession) a = add_session (fx, fx->client_id, "2024-11-28T09:00:00Z",
+                                          "2024-11-28T09:50:00Z", "Room 1");
+  g_autoptr (MtsSession) b = add_session (fx, fx->client_id, "2024-11-29T09:00:00Z",
+                                          "2024-11-29T09:50:00Z", "Room 2");
+  g_autofree char *copied = query (fx, "UPDATE sessions SET location = (SELECT location FROM "
+                                       "sessions WHERE id = ?1) WHERE id <> ?1 RETURNING id", a->id);
+
+  g_assert_cmpstr (copied, ==, b->id);
+  FAILS_NULL (mts_store_session_get (fx->store, b->id, &error_), MTS_STORE_ERROR_DB);
+  g_assert_true (mts_store_session_delete (fx->store, b->id, &error));
+  g_assert_no_error (error);
+  assert_last_outbox (fx, "sessions", b->id, "delete", NULL, 0);
+  assert_audit_ok (fx);
+}
+
 /* ---- note templates ---- */
 
 static void
@@ -1491,6 +1512,7 @@ main (int argc, char **argv)
   ADD ("/records/session/crud", test_session_crud);
   ADD ("/records/session/refusals", test_session_refusals);
   ADD ("/records/session/delete-dependents", test_session_delete_dependents);
+  ADD ("/records/session/delete-damaged", test_session_delete_damaged);
   ADD ("/records/note-template/crud", test_note_template_crud);
   ADD ("/records/note-template/refusals", test_note_template_refusals);
   ADD ("/records/agreement/crud", test_agreement_crud);
