@@ -10,6 +10,7 @@
 
 #include "mts-error.h"
 #include "mts-store.h"
+#include "mts-uuid.h"
 
 #define PASS "correct horse battery"
 
@@ -494,10 +495,31 @@ test_sweep_files (Fixture *fx, gconstpointer data)
   g_assert_true (g_file_test (new_orphan, G_FILE_TEST_EXISTS));   /* maybe an add in progress */
 }
 
+/* UUIDv7 ids sort in the order they were made, even within a millisecond. */
+static void
+test_uuid7_order (void)
+{
+  g_autofree char *prev = mts_uuid7_new ();
+
+  for (int i = 0; i < 20000; i++)
+    {
+      char *next = mts_uuid7_new ();
+      g_assert_true (mts_uuid_is_valid (next));
+      g_assert_cmpint (next[14], ==, '7');
+      g_assert_true (strchr ("89ab", next[19]) != NULL);
+      g_assert_cmpstr (prev, <, next);
+      g_free (prev);
+      prev = next;
+    }
+  g_assert_false (mts_uuid_is_valid ("0192A0B0-0000-7000-8000-000000000000"));
+  g_assert_false (mts_uuid_is_valid ("not-a-uuid"));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/store/uuid7-order", test_uuid7_order);
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
   ADD ("/store/reopen-and-unlock", test_reopen_and_unlock);
   ADD ("/store/create-refuses-existing", test_create_refuses_existing);
