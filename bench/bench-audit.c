@@ -180,7 +180,7 @@ run_config (const char *name, const char *extension, const uint8_t *names)
 
 /* A log of @entries entries (inserts of as many rows), then one verify. */
 static void
-run_verify (const char *extension, const uint8_t *names, long entries)
+run_verify (const char *extension, const uint8_t *names, long entries, int repeat)
 {
   char *dir = bench_tmpdir_new ();
   sqlite3 *db = open_db (dir, "verify.db");
@@ -191,14 +191,21 @@ run_verify (const char *extension, const uint8_t *names, long entries)
   load_mts (db, extension, dir, 1);
   exec_or_die (db, "SELECT mts_audit_enable('clients')");
   run_inserts (db, names, 1, entries - 1);   /* plus the 'enable' entry */
-  st = prepare (db, "SELECT mts_audit_verify(), (SELECT count(*) FROM mts_audit)");
-  t0 = bench_now ();
-  if (sqlite3_step (st) != SQLITE_ROW)
-    bench_die ("mts_audit_verify: %s", sqlite3_errmsg (db));
-  bench_result ("audit-mts", "verify", bench_now () - t0, sqlite3_column_int64 (st, 1));
-  ok = (const char *) sqlite3_column_text (st, 0);
-  if (ok == NULL || strcmp (ok, "ok") != 0)
-    bench_die ("mts_audit_verify did not answer ok");
+  /* Verified several times over the one log: a single run is at the mercy
+   * of whatever else the machine does in those two seconds. */
+  exec_or_die (db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  st = prepare (db, "SELECT mts_audit_verify()");
+  for (int i = 0; i < repeat; i++)
+    {
+      t0 = bench_now ();
+      if (sqlite3_step (st) != SQLITE_ROW)
+        bench_die ("mts_audit_verify: %s", sqlite3_errmsg (db));
+      bench_result ("audit-mts", "verify", bench_now () - t0, entries);
+      ok = (const char *) sqlite3_column_text (st, 0);
+      if (ok == NULL || strcmp (ok, "ok") != 0)
+        bench_die ("mts_audit_verify did not answer ok");
+      sqlite3_reset (st);
+    }
   sqlite3_finalize (st);
   sqlite3_close (db);
   bench_tmpdir_free (dir);
@@ -233,7 +240,7 @@ main (int argc, char **argv)
   run_config ("audit-json", extension, names);
   run_config ("audit-mts", extension, names);
   if (verify_entries > 1)
-    run_verify (extension, names, verify_entries);
+    run_verify (extension, names, verify_entries, 5);
   free (names);
   return 0;
 }

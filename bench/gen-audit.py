@@ -74,9 +74,18 @@ def render(args, samples, versions):
     v, entries = best(samples, "audit-mts", "verify")
     out.append("")
     if v is not None:
+        runs = sorted(t for t, _ in samples[("audit-mts", "verify")])
         out.append(f"Verification: `mts_audit_verify()` over {entries:,} entries (and the "
                    f"{entries - 1:,} rows they describe, each checked against its last entry): "
-                   f"**{v:.2f} s** ({us(v, entries):.2f} µs per entry).\n")
+                   f"**{v:.3f} s** best of {len(runs)} runs over the same log ({us(v, entries):.2f} µs "
+                   f"per entry); median {statistics.median(runs):.2f} s, worst {runs[-1]:.2f} s.  "
+                   "On this shared machine the same run varies by a third from minute to minute; "
+                   "the target is met at best and missed at the median.\n"
+                   if v < TARGET_VERIFY_S <= statistics.median(runs) else
+                   f"Verification: `mts_audit_verify()` over {entries:,} entries (and the "
+                   f"{entries - 1:,} rows they describe, each checked against its last entry): "
+                   f"**{v:.3f} s** best of {len(runs)} runs over the same log ({us(v, entries):.2f} µs "
+                   f"per entry); median {statistics.median(runs):.2f} s, worst {runs[-1]:.2f} s.\n")
     out.append("### Targets (from the issue)\n")
     met = lambda ok: "**met**" if ok else "**not met**"
     out.append(f"1. *An audited write costs at most 2× an unaudited one:* {met(worst_plain <= TARGET_VS_PLAIN)} "
@@ -90,7 +99,8 @@ def render(args, samples, versions):
     out.append(f"2. *No more than 1.2× the unchained JSON trigger:* {met(worst_json <= TARGET_VS_JSON)} "
                f"— worst case {worst_json:.2f}×.")
     if v is not None:
-        out.append(f"3. *Verification of 1,000,000 entries in under 2 s:* {met(v < TARGET_VERIFY_S)} — {v:.2f} s.")
+        out.append(f"3. *Verification of 1,000,000 entries in under 2 s:* {met(v < TARGET_VERIFY_S)} — "
+                   f"{v:.3f} s at best, {statistics.median(sorted(t for t, _ in samples[('audit-mts', 'verify')])):.2f} s median.")
     out.append("")
     out.append("How the entry is written, and why it is a `VALUES` insert rather than "
                "`INSERT ... SELECT`, is in [docs/extension.md](extension.md#audit-functions).\n")
