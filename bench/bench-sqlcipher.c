@@ -59,7 +59,7 @@ main (int argc, char **argv)
 {
   unsigned char raw[32];
   char hex[2 * sizeof raw + 1];
-  char *raw_key, *passphrase_key, *version;
+  char *raw_key, *version;
   sqlite3 *mem;
   uint8_t *notes;
   int64_t *ids;
@@ -94,7 +94,6 @@ main (int argc, char **argv)
   memset (raw, 0x5a, sizeof raw);
   sodium_bin2hex (hex, sizeof hex, raw, sizeof raw);
   raw_key = sqlite3_mprintf ("x'%s'", hex);              /* SQLCipher's raw-key form */
-  passphrase_key = sqlite3_mprintf ("%s", BENCH_PASSPHRASE);
 
   notes = bench_notes_new ();
   ids = bench_point_ids_new ();
@@ -110,13 +109,12 @@ main (int argc, char **argv)
   };
   BenchConfig passphrase = rawkey;
   passphrase.name = "sqlcipher-passphrase";
-  passphrase.user_data = passphrase_key;
+  passphrase.user_data = (void *) BENCH_PASSPHRASE;
 
   bench_run_sql (&rawkey, notes, ids);
   bench_run_sql (&passphrase, notes, ids);
 
   sqlite3_free (raw_key);
-  sqlite3_free (passphrase_key);
   free (notes);
   free (ids);
   return 0;
