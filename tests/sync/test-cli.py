@@ -827,6 +827,22 @@ def no_plaintext_in_database():
 
 
 @case
+def stock_shell_sees_no_plaintext():
+    """the store opened in the stock sqlite3 shell without the extension: its whole .dump holds no plaintext, and writes to audited tables fail"""
+    p = subprocess.run([SQLITE3, "-readonly", "practice/practice.db", ".dump"],
+                       capture_output=True, timeout=120)
+    check(p.returncode == 0, f"sqlite3 .dump: {p.stderr!r}")
+    dump = p.stdout.decode("utf-8", "replace")
+    check("CREATE TABLE clients" in dump and "INSERT INTO clients" in dump,
+          "the dump holds the clients table and its rows")
+    for value in plaintexts():
+        check(value not in dump, f"{value!r} in the stock shell's .dump")
+    p = subprocess.run([SQLITE3, "practice/practice.db"], capture_output=True, text=True,
+                       input="UPDATE clients SET status = 'closed';\n", timeout=60)
+    check("no such function: mts_audit" in p.stderr, f"an unaudited write was not refused: {p.stderr!r}")
+
+
+@case
 def delete_client():
     """client delete --yes removes the client and its notes; its log stays; nothing readable left"""
     b = S["b"]
