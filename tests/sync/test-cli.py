@@ -827,6 +827,24 @@ def no_plaintext_in_database():
 
 
 @case
+def stock_shell_with_extension():
+    """a power user opens the store in the stock sqlite3 shell with the extension and reads it"""
+    ext = os.environ.get("MTS_EXTENSION")
+    check(ext is not None, "MTS_EXTENSION is not set")
+    script = (f".load {ext}\n"
+              "SELECT mts_unlock('practice.mtskey') > 0;\n"
+              "SELECT mts_decrypt(display_name, 'clients.display_name:' || id) FROM clients "
+              "WHERE deleted = 0 ORDER BY 1;\n"
+              "SELECT mts_audit_verify();\n")
+    p = subprocess.run([SQLITE3, "-batch", "practice.db"], capture_output=True, text=True,
+                       input=script, cwd=os.path.join(work, "practice"), env=BASE_ENV, timeout=60)
+    check(p.returncode == 0 and p.stderr == "", f"sqlite3: {p.stderr!r}")
+    lines = p.stdout.splitlines()
+    check(lines[0] == "1" and lines[-1] == "ok", f"unlock and verify: {lines!r}")
+    check(S["b"]["name"] in lines, f"{S['b']['name']!r} not among the decrypted names {lines!r}")
+
+
+@case
 def stock_shell_sees_no_plaintext():
     """the store opened in the stock sqlite3 shell without the extension: its whole .dump holds no plaintext, and writes to audited tables fail"""
     p = subprocess.run([SQLITE3, "-readonly", "practice/practice.db", ".dump"],
