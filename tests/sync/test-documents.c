@@ -805,7 +805,7 @@ test_client_delete (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree guint8 *content = make_content (100, 14);
   g_autoptr (MtsDocument) d = add_document (fx, "d", content, 100);
-  g_autoptr (MtsDocument) e = add_document (fx, "e", content, 100);
+  g_autoptr (MtsDocument) e G_GNUC_UNUSED = add_document (fx, "e", content, 100);
 
   g_assert_cmpuint (count_entries (fx->files), ==, 2);
   g_assert_true (mts_store_client_delete (fx->store, fx->client_id, &error));

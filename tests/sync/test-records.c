@@ -1426,13 +1426,13 @@ static void
 test_client_delete_takes_records (Fixture *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (MtsSession) s = add_session (fx, fx->client_id, "2024-11-28T09:00:00Z",
+  g_autoptr (MtsSession) s G_GNUC_UNUSED = add_session (fx, fx->client_id, "2024-11-28T09:00:00Z",
                                           "2024-11-28T09:50:00Z", "MARKER-CD-LOCATION");
-  g_autoptr (MtsAgreement) a = add_agreement (fx, fx->client_id, "MARKER-CD-AGREEMENT");
+  g_autoptr (MtsAgreement) a G_GNUC_UNUSED = add_agreement (fx, fx->client_id, "MARKER-CD-AGREEMENT");
   g_autoptr (MtsInvoice) inv = add_invoice (fx, fx->client_id, NULL, 6000);
   g_autoptr (MtsPayment) p = NULL;
-  g_autoptr (MtsRiskFlag) r = add_risk_flag (fx, fx->client_id, "high", "MARKER-CD-RISK");
-  g_autoptr (MtsRiskFlag) kept = add_risk_flag (fx, fx->other_client_id, "low", "kept");
+  g_autoptr (MtsRiskFlag) r G_GNUC_UNUSED = add_risk_flag (fx, fx->client_id, "high", "MARKER-CD-RISK");
+  g_autoptr (MtsRiskFlag) kept G_GNUC_UNUSED = add_risk_flag (fx, fx->other_client_id, "low", "kept");
   g_autofree char *deletes = NULL;
   g_autofree char *left = NULL;
 
@@ -1474,8 +1474,8 @@ test_no_plaintext_on_disk (Fixture *fx, gconstpointer data)
   g_autoptr (MtsAgreement) a_gone = add_agreement (fx, fx->client_id, markers[5]);
   g_autoptr (MtsRiskFlag) r = add_risk_flag (fx, fx->client_id, "high", markers[6]);
   g_autoptr (MtsRiskFlag) r_gone = add_risk_flag (fx, fx->client_id, "low", markers[8]);
-  g_autoptr (MtsInvoice) inv = add_invoice (fx, fx->client_id, "QZX-CONTROL-INVOICE-7", 100);
-  g_autoptr (MtsNoteTemplate) t = add_template (fx, "QZX-CONTROL-TEMPLATE", "free", NULL);
+  g_autoptr (MtsInvoice) inv G_GNUC_UNUSED = add_invoice (fx, fx->client_id, "QZX-CONTROL-INVOICE-7", 100);
+  g_autoptr (MtsNoteTemplate) t G_GNUC_UNUSED = add_template (fx, "QZX-CONTROL-TEMPLATE", "free", NULL);
 
   set_field (&s->location, markers[1]);
   g_assert_true (mts_store_session_update (fx->store, s, &error));

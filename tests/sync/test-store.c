@@ -240,7 +240,7 @@ test_client_list_and_search (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (MtsClient) a = add_client (fx, "zoë Wright", "zoe@example.org", "+44 7700 900001");
   g_autoptr (MtsClient) b = add_client (fx, "Aoife Byrne", "aoife@example.org", "07700 900002");
-  g_autoptr (MtsClient) c = add_client (fx, "Ben Byrne", NULL, NULL);
+  g_autoptr (MtsClient) c G_GNUC_UNUSED = add_client (fx, "Ben Byrne", NULL, NULL);
   g_autoptr (GPtrArray) all = mts_store_client_list (fx->store, &error);
   g_autoptr (GPtrArray) byrne = NULL;
   g_autoptr (GPtrArray) mail = NULL;
@@ -359,7 +359,7 @@ static void
 test_write_audit_outbox_together (Fixture *fx, gconstpointer data)
 {
   g_autoptr (MtsClient) c = add_client (fx, "Jane Doe", "jane@example.org", NULL);
-  g_autoptr (MtsNote) n = add_note (fx, c->id, "text");
+  g_autoptr (MtsNote) n G_GNUC_UNUSED = add_note (fx, c->id, "text");
   g_autofree char *audit = query (fx->store, "SELECT group_concat(action || ' ' || target, ', ') FROM "
                                              "(SELECT action, target FROM mts_audit WHERE action IN "
                                              "('insert', 'update', 'delete') ORDER BY seq)");
@@ -378,9 +378,9 @@ test_delete_client (Fixture *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (MtsClient) c = add_client (fx, "Marker Clientname", "marker.email@example.org",
                                         "07700 955555");
-  g_autoptr (MtsClient) other = add_client (fx, "Other Person", NULL, NULL);
+  g_autoptr (MtsClient) other G_GNUC_UNUSED = add_client (fx, "Other Person", NULL, NULL);
   g_autoptr (MtsNote) n1 = add_note (fx, c->id, "MARKER-NOTE-BODY one");
-  g_autoptr (MtsNote) n2 = add_note (fx, c->id, "MARKER-NOTE-BODY two");
+  g_autoptr (MtsNote) n2 G_GNUC_UNUSED = add_note (fx, c->id, "MARKER-NOTE-BODY two");
   g_autoptr (GPtrArray) left = NULL;
   g_autofree char *tomb = NULL;
   g_autofree char *outbox = NULL;
@@ -415,7 +415,7 @@ static void
 test_no_plaintext_on_disk (Fixture *fx, gconstpointer data)
 {
   g_autoptr (MtsClient) c = add_client (fx, "Plaintext Probe", "probe@example.org", "07700 912345");
-  g_autoptr (MtsNote) n = add_note (fx, c->id, "PROBE-BODY-TEXT about the session");
+  g_autoptr (MtsNote) n G_GNUC_UNUSED = add_note (fx, c->id, "PROBE-BODY-TEXT about the session");
 
   g_clear_object (&fx->store);   /* checkpoints the WAL into the database file */
   g_assert_false (on_disk (fx, "Plaintext Probe"));
