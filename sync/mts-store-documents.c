@@ -65,75 +65,6 @@ mts_document_free (MtsDocument *d)
 
 /* ---- helpers ---- */
 
-static const char *
-nonempty (const char *s)
-{
-  return s != NULL && *s != '\0' ? s : NULL;
-}
-
-/* UTC now, "YYYY-MM-DDTHH:MM:SS.sssZ", as the store writes times.  (transfer full) */
-static char *
-now_iso (void)
-{
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  g_autofree char *base = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S");
-
-  return g_strdup_printf ("%s.%03dZ", base, g_date_time_get_microsecond (now) / 1000);
-}
-
-static gboolean
-require_unlocked (MtsStore *store, GError **error)
-{
-  if (!mts_store_is_unlocked (store))
-    {
-      g_set_error_literal (error, MTS_STORE_ERROR, MTS_STORE_ERROR_LOCKED,
-                           "the store is locked; unlock it first");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-db_fail (MtsStore *store, GError **error, const char *what)
-{
-  const char *msg = sqlite3_errmsg (mts_store_get_db (store));
-
-  if (strstr (msg, "keystore is locked") != NULL)
-    g_set_error_literal (error, MTS_STORE_ERROR, MTS_STORE_ERROR_LOCKED,
-                         "the store is locked; unlock it first");
-  else
-    g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_DB, "%s: %s", what, msg);
-  return FALSE;
-}
-
-static sqlite3_stmt *
-prepare (MtsStore *store, const char *sql, GError **error)
-{
-  sqlite3_stmt *st = NULL;
-
-  if (sqlite3_prepare_v2 (mts_store_get_db (store), sql, -1, &st, NULL) != SQLITE_OK)
-    {
-      db_fail (store, error, "cannot prepare a statement");
-      return NULL;
-    }
-  return st;
-}
-
-static void
-bind_text (sqlite3_stmt *st, int i, const char *text)
-{
-  if (text != NULL)
-    sqlite3_bind_text (st, i, text, -1, SQLITE_TRANSIENT);
-  else
-    sqlite3_bind_null (st, i);
-}
-
-static char *
-column_dup (sqlite3_stmt *st, int i)
-{
-  return g_strdup ((const char *) sqlite3_column_text (st, i));
-}
-
 static char *
 files_dir (MtsStore *store)
 {
@@ -360,14 +291,14 @@ out:
 static gboolean
 check_session (MtsStore *store, const char *session_id, const char *client_id, GError **error)
 {
-  sqlite3_stmt *st = prepare (store, "SELECT client_id FROM sessions WHERE id = ?1 AND deleted = 0",
+  sqlite3_stmt *st = mts_store_prepare (store, "SELECT client_id FROM sessions WHERE id = ?1 AND deleted = 0",
                               error);
   gboolean ok = FALSE;
   int rc;
 
   if (st == NULL)
     return FALSE;
-  bind_text (st, 1, session_id);
+  mts_store_bind_text (st, 1, session_id);
   rc = sqlite3_step (st);
   if (rc == SQLITE_ROW && g_strcmp0 ((const char *) sqlite3_column_text (st, 0), client_id) == 0)
     ok = TRUE;
@@ -377,7 +308,7 @@ check_session (MtsStore *store, const char *session_id, const char *client_id, G
   else if (rc == SQLITE_DONE)
     g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_NOT_FOUND, "no session %s", session_id);
   else
-    db_fail (store, error, "cannot read the session");
+    mts_store_db_fail (store, error, "cannot read the session");
   sqlite3_finalize (st);
   return ok;
 }
@@ -414,9 +345,9 @@ mts_store_document_add_full (MtsStore *store, MtsDocument *d, const char *source
   g_return_val_if_fail (d != NULL, FALSE);
   g_return_val_if_fail (source_path != NULL, FALSE);
 
-  if (!require_unlocked (store, error))
+  if (!mts_store_require_unlocked (store, error))
     return FALSE;
-  if (nonempty (d->client_id) == NULL)
+  if (mts_store_nonempty (d->client_id) == NULL)
     {
       g_set_error_literal (error, MTS_STORE_ERROR, MTS_STORE_ERROR_INVALID,
                            "a document belongs to a client: give its client id");
@@ -425,16 +356,16 @@ mts_store_document_add_full (MtsStore *store, MtsDocument *d, const char *source
   client = mts_store_client_get (store, d->client_id, error);
   if (client == NULL)
     return FALSE;
-  if (nonempty (d->session_id) != NULL && !check_session (store, d->session_id, d->client_id, error))
+  if (mts_store_nonempty (d->session_id) != NULL && !check_session (store, d->session_id, d->client_id, error))
     return FALSE;
-  name = nonempty (d->file_name) ? g_strdup (d->file_name) : g_filename_display_basename (source_path);
+  name = mts_store_nonempty (d->file_name) ? g_strdup (d->file_name) : g_filename_display_basename (source_path);
   if (!g_utf8_validate (name, -1, NULL))
     {
       g_set_error_literal (error, MTS_STORE_ERROR, MTS_STORE_ERROR_INVALID,
                            "a document's file name must be UTF-8 text");
       return FALSE;
     }
-  mime_type = g_strdup (nonempty (d->mime_type));
+  mime_type = g_strdup (mts_store_nonempty (d->mime_type));
 
   src = g_open (source_path, O_RDONLY | O_CLOEXEC, 0);
   if (src < 0)
@@ -471,21 +402,21 @@ mts_store_document_add_full (MtsStore *store, MtsDocument *d, const char *source
 
   /* The row, its audit entry (trigger) and its outbox entry; the file takes
    * its name just before the commit. */
-  at = now_iso ();
+  at = mts_store_now_iso ();
   if (!mts_store_begin (store, error))
     goto out;
-  st = prepare (store, "INSERT INTO documents (id, created_at, updated_at, client_id, session_id, "
+  st = mts_store_prepare (store, "INSERT INTO documents (id, created_at, updated_at, client_id, session_id, "
                        "file_name, mime_type, size_bytes, content_hash, file_key) VALUES "
                        "(?1, ?2, ?2, ?3, ?4, mts_encrypt(?5, 'documents.file_name:' || ?1), "
                        "?6, ?7, ?8, mts_encrypt(?9, 'documents.file_key:' || ?1))", error);
   if (st == NULL)
     goto out;
-  bind_text (st, 1, id);
-  bind_text (st, 2, at);
-  bind_text (st, 3, d->client_id);
-  bind_text (st, 4, nonempty (d->session_id));
-  bind_text (st, 5, name);
-  bind_text (st, 6, mime_type);
+  mts_store_bind_text (st, 1, id);
+  mts_store_bind_text (st, 2, at);
+  mts_store_bind_text (st, 3, d->client_id);
+  mts_store_bind_text (st, 4, mts_store_nonempty (d->session_id));
+  mts_store_bind_text (st, 5, name);
+  mts_store_bind_text (st, 6, mime_type);
   sqlite3_bind_int64 (st, 7, size);
   sqlite3_bind_blob (st, 8, hash, sizeof hash, SQLITE_TRANSIENT);
   /* Static: SQLite reads the key from here and keeps no copy of its own. */
@@ -546,7 +477,7 @@ static gboolean
 read_key (MtsStore *store, const char *id, guint8 key[KEY_BYTES], gint64 *size,
           guint8 hash[HASH_BYTES], GError **error)
 {
-  sqlite3_stmt *st = prepare (store, "SELECT mts_decrypt(file_key, 'documents.file_key:' || id), "
+  sqlite3_stmt *st = mts_store_prepare (store, "SELECT mts_decrypt(file_key, 'documents.file_key:' || id), "
                                      "size_bytes, content_hash FROM documents "
                                      "WHERE id = ?1 AND deleted = 0", error);
   gboolean ok = FALSE;
@@ -554,7 +485,7 @@ read_key (MtsStore *store, const char *id, guint8 key[KEY_BYTES], gint64 *size,
 
   if (st == NULL)
     return FALSE;
-  bind_text (st, 1, id);
+  mts_store_bind_text (st, 1, id);
   rc = sqlite3_step (st);
   if (rc == SQLITE_ROW)
     {
@@ -574,7 +505,7 @@ read_key (MtsStore *store, const char *id, guint8 key[KEY_BYTES], gint64 *size,
   else if (rc == SQLITE_DONE)
     g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_NOT_FOUND, "no document %s", id);
   else
-    db_fail (store, error, "cannot read the document's key");
+    mts_store_db_fail (store, error, "cannot read the document's key");
   sqlite3_finalize (st);
   return ok;
 }
@@ -727,7 +658,7 @@ mts_store_document_get_full (MtsStore *store, const char *id, const char *dest_p
   g_return_val_if_fail (id != NULL, FALSE);
   g_return_val_if_fail (dest_path != NULL, FALSE);
 
-  if (!require_unlocked (store, error) || !read_key (store, id, key, &size, hash, error))
+  if (!mts_store_require_unlocked (store, error) || !read_key (store, id, key, &size, hash, error))
     return FALSE;
   path = file_path (store, id);
   in = g_open (path, O_RDONLY | O_CLOEXEC, 0);
@@ -783,15 +714,15 @@ document_from_row (sqlite3_stmt *st)
 {
   MtsDocument *d = mts_document_new ();
 
-  d->id = column_dup (st, 0);
+  d->id = mts_store_column_dup (st, 0);
   d->version = sqlite3_column_int64 (st, 1);
-  d->created_at = column_dup (st, 2);
-  d->updated_at = column_dup (st, 3);
-  d->client_id = column_dup (st, 4);
-  d->session_id = column_dup (st, 5);
-  d->file_name = column_dup (st, 6);
+  d->created_at = mts_store_column_dup (st, 2);
+  d->updated_at = mts_store_column_dup (st, 3);
+  d->client_id = mts_store_column_dup (st, 4);
+  d->session_id = mts_store_column_dup (st, 5);
+  d->file_name = mts_store_column_dup (st, 6);
   d->size_bytes = sqlite3_column_int64 (st, 7);
-  d->mime_type = column_dup (st, 8);
+  d->mime_type = mts_store_column_dup (st, 8);
   return d;
 }
 
@@ -805,16 +736,16 @@ mts_store_document_info (MtsStore *store, const char *id, GError **error)
 
   g_return_val_if_fail (MTS_IS_STORE (store), NULL);
 
-  if (!require_unlocked (store, error) || (st = prepare (store, sql, error)) == NULL)
+  if (!mts_store_require_unlocked (store, error) || (st = mts_store_prepare (store, sql, error)) == NULL)
     return NULL;
-  bind_text (st, 1, id);
+  mts_store_bind_text (st, 1, id);
   rc = sqlite3_step (st);
   if (rc == SQLITE_ROW)
     d = document_from_row (st);
   else if (rc == SQLITE_DONE)
     g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_NOT_FOUND, "no document %s", id);
   else
-    db_fail (store, error, "cannot read the document");
+    mts_store_db_fail (store, error, "cannot read the document");
   sqlite3_finalize (st);
   return d;
 }
@@ -830,9 +761,9 @@ mts_store_document_list (MtsStore *store, const char *client_id, GError **error)
 
   g_return_val_if_fail (MTS_IS_STORE (store), NULL);
 
-  if (!require_unlocked (store, error) || (st = prepare (store, sql, error)) == NULL)
+  if (!mts_store_require_unlocked (store, error) || (st = mts_store_prepare (store, sql, error)) == NULL)
     return NULL;
-  bind_text (st, 1, client_id);
+  mts_store_bind_text (st, 1, client_id);
   list = g_ptr_array_new_with_free_func ((GDestroyNotify) mts_document_free);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     g_ptr_array_add (list, document_from_row (st));
@@ -840,7 +771,7 @@ mts_store_document_list (MtsStore *store, const char *client_id, GError **error)
   if (rc != SQLITE_DONE)
     {
       g_ptr_array_unref (list);
-      db_fail (store, error, "cannot list the documents");
+      mts_store_db_fail (store, error, "cannot list the documents");
       return NULL;
     }
   return list;
@@ -849,7 +780,7 @@ mts_store_document_list (MtsStore *store, const char *client_id, GError **error)
 gboolean
 mts_store_document_delete (MtsStore *store, const char *id, GError **error)
 {
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
   g_autofree char *path = NULL;
   sqlite3_stmt *st;
   gint64 version = 0;
@@ -857,12 +788,12 @@ mts_store_document_delete (MtsStore *store, const char *id, GError **error)
 
   g_return_val_if_fail (MTS_IS_STORE (store), FALSE);
 
-  if (!require_unlocked (store, error) || !mts_store_begin (store, error))
+  if (!mts_store_require_unlocked (store, error) || !mts_store_begin (store, error))
     return FALSE;
-  if ((st = prepare (store, "SELECT version FROM documents WHERE id = ?1 AND deleted = 0", error))
+  if ((st = mts_store_prepare (store, "SELECT version FROM documents WHERE id = ?1 AND deleted = 0", error))
       == NULL)
     goto fail;
-  bind_text (st, 1, id);
+  mts_store_bind_text (st, 1, id);
   rc = sqlite3_step (st);
   if (rc == SQLITE_ROW)
     version = sqlite3_column_int64 (st, 0);
@@ -874,17 +805,17 @@ mts_store_document_delete (MtsStore *store, const char *id, GError **error)
     }
   if (rc != SQLITE_ROW)
     {
-      db_fail (store, error, "cannot read the document");
+      mts_store_db_fail (store, error, "cannot read the document");
       goto fail;
     }
   /* A tombstone for sync, with nothing readable left in it. */
-  st = prepare (store, "UPDATE documents SET deleted = 1, updated_at = ?2, file_name = NULL, "
+  st = mts_store_prepare (store, "UPDATE documents SET deleted = 1, updated_at = ?2, file_name = NULL, "
                        "file_key = NULL, content_hash = NULL, mime_type = NULL, size_bytes = 0 "
                        "WHERE id = ?1", error);
   if (st == NULL)
     goto fail;
-  bind_text (st, 1, id);
-  bind_text (st, 2, at);
+  mts_store_bind_text (st, 1, id);
+  mts_store_bind_text (st, 2, at);
   if (!mts_store_step_done (store, st, error))
     {
       sqlite3_finalize (st);

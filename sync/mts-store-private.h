@@ -27,4 +27,14 @@ gboolean mts_store_outbox_add (MtsStore *store, const char *table, const char *r
                                const char *op, const char *changed_columns, gint64 base_version,
                                const char *at, GError **error);
 
+/* Helpers every mts-store-*.c shares. */
+const char *mts_store_nonempty (const char *s);     /* "" counts as absent */
+char *mts_store_now_iso (void);                     /* "YYYY-MM-DDTHH:MM:SS.sssZ", UTC */
+gboolean mts_store_require_unlocked (MtsStore *store, GError **error);
+/* Reports the database's last error as MTS_STORE_ERROR (LOCKED or DB). */
+gboolean mts_store_db_fail (MtsStore *store, GError **error, const char *what);
+sqlite3_stmt *mts_store_prepare (MtsStore *store, const char *sql, GError **error);
+void mts_store_bind_text (sqlite3_stmt *st, int i, const char *text);   /* NULL binds NULL */
+char *mts_store_column_dup (sqlite3_stmt *st, int i);
+
 G_END_DECLS

@@ -25,77 +25,7 @@
 #include "mts-store-private.h"
 #include "mts-uuid.h"
 
-/* ---- helpers (as in mts-store.c) ---- */
-
-/* "" counts as absent for optional fields. */
-static const char *
-nonempty (const char *s)
-{
-  return s != NULL && *s != '\0' ? s : NULL;
-}
-
-/* UTC now, "YYYY-MM-DDTHH:MM:SS.sssZ", as the store writes times.  (transfer full) */
-static char *
-now_iso (void)
-{
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  g_autofree char *base = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S");
-
-  return g_strdup_printf ("%s.%03dZ", base, g_date_time_get_microsecond (now) / 1000);
-}
-
-static gboolean
-require_unlocked (MtsStore *store, GError **error)
-{
-  if (!mts_store_is_unlocked (store))
-    {
-      g_set_error_literal (error, MTS_STORE_ERROR, MTS_STORE_ERROR_LOCKED,
-                           "the store is locked; unlock it first");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-db_fail (MtsStore *store, GError **error, const char *what)
-{
-  const char *msg = sqlite3_errmsg (mts_store_get_db (store));
-
-  if (strstr (msg, "keystore is locked") != NULL)
-    g_set_error_literal (error, MTS_STORE_ERROR, MTS_STORE_ERROR_LOCKED,
-                         "the store is locked; unlock it first");
-  else
-    g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_DB, "%s: %s", what, msg);
-  return FALSE;
-}
-
-static sqlite3_stmt *
-prepare (MtsStore *store, const char *sql, GError **error)
-{
-  sqlite3_stmt *st = NULL;
-
-  if (sqlite3_prepare_v2 (mts_store_get_db (store), sql, -1, &st, NULL) != SQLITE_OK)
-    {
-      db_fail (store, error, "cannot prepare a statement");
-      return NULL;
-    }
-  return st;
-}
-
-static void
-bind_text (sqlite3_stmt *st, int i, const char *text)
-{
-  if (text != NULL)
-    sqlite3_bind_text (st, i, text, -1, SQLITE_TRANSIENT);
-  else
-    sqlite3_bind_null (st, i);
-}
-
-static char *
-column_dup (sqlite3_stmt *st, int i)
-{
-  return g_strdup ((const char *) sqlite3_column_text (st, i));
-}
+/* ---- helpers (the shared ones are in mts-store-private.h) ---- */
 
 static gboolean G_GNUC_PRINTF (2, 3)
 invalid (GError **error, const char *format, ...)
@@ -337,7 +267,7 @@ bind_column (sqlite3_stmt *st, int i, const Column *col, gconstpointer rec)
     {
     case COLUMN_TEXT:
     case COLUMN_SECRET:
-      bind_text (st, i, FIELD (rec, col, char *));
+      mts_store_bind_text (st, i, FIELD (rec, col, char *));
       break;
     case COLUMN_INT:
       sqlite3_bind_int64 (st, i, FIELD (rec, col, gint64));
@@ -363,7 +293,7 @@ read_column (sqlite3_stmt *st, int i, const Column *col, gpointer rec)
     {
     case COLUMN_TEXT:
     case COLUMN_SECRET:
-      FIELD (rec, col, char *) = column_dup (st, i);
+      FIELD (rec, col, char *) = mts_store_column_dup (st, i);
       break;
     case COLUMN_INT:
       FIELD (rec, col, gint64) = sqlite3_column_int64 (st, i);
@@ -418,10 +348,10 @@ record_from_row (const Entity *e, sqlite3_stmt *st)
 {
   gpointer rec = g_malloc0 (e->size);
 
-  HEAD (rec)->id = column_dup (st, 0);
+  HEAD (rec)->id = mts_store_column_dup (st, 0);
   HEAD (rec)->version = sqlite3_column_int64 (st, 1);
-  HEAD (rec)->created_at = column_dup (st, 2);
-  HEAD (rec)->updated_at = column_dup (st, 3);
+  HEAD (rec)->created_at = mts_store_column_dup (st, 2);
+  HEAD (rec)->updated_at = mts_store_column_dup (st, 3);
   for (gsize i = 0; i < e->n_columns; i++)
     read_column (st, (int) i + 4, &e->columns[i], rec);
   return rec;
@@ -437,10 +367,10 @@ record_list (MtsStore *store, const Entity *e, const char *where, const char *ar
   sqlite3_stmt *st;
   int rc;
 
-  if (!require_unlocked (store, error) || (st = prepare (store, sql, error)) == NULL)
+  if (!mts_store_require_unlocked (store, error) || (st = mts_store_prepare (store, sql, error)) == NULL)
     return NULL;
   if (arg != NULL)
-    bind_text (st, 1, arg);
+    mts_store_bind_text (st, 1, arg);
   list = g_ptr_array_new_with_free_func (e->free);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     g_ptr_array_add (list, record_from_row (e, st));
@@ -450,7 +380,7 @@ record_list (MtsStore *store, const Entity *e, const char *where, const char *ar
       g_autofree char *what = g_strdup_printf ("cannot list the %s", e->table);
 
       g_ptr_array_unref (list);
-      db_fail (store, error, what);
+      mts_store_db_fail (store, error, what);
       return NULL;
     }
   return list;
@@ -467,9 +397,9 @@ record_read (MtsStore *store, const Entity *e, const char *id, gboolean decrypt,
   sqlite3_stmt *st;
   int rc;
 
-  if (!require_unlocked (store, error) || (st = prepare (store, sql, error)) == NULL)
+  if (!mts_store_require_unlocked (store, error) || (st = mts_store_prepare (store, sql, error)) == NULL)
     return NULL;
-  bind_text (st, 1, id);
+  mts_store_bind_text (st, 1, id);
   rc = sqlite3_step (st);
   if (rc == SQLITE_ROW)
     rec = record_from_row (e, st);
@@ -479,7 +409,7 @@ record_read (MtsStore *store, const Entity *e, const char *id, gboolean decrypt,
   else
     {
       g_autofree char *what = g_strdup_printf ("cannot read the %s", e->noun);
-      db_fail (store, error, what);
+      mts_store_db_fail (store, error, what);
     }
   sqlite3_finalize (st);
   return rec;
@@ -516,10 +446,10 @@ insert_row (MtsStore *store, const Entity *e, gconstpointer rec, const char *id,
     }
   g_string_printf (sql, "INSERT INTO %s (id, created_at, updated_at, %s) VALUES (%s)", e->table,
                    columns->str, values->str);
-  if ((st = prepare (store, sql->str, error)) == NULL)
+  if ((st = mts_store_prepare (store, sql->str, error)) == NULL)
     return FALSE;
-  bind_text (st, 1, id);
-  bind_text (st, 2, at);
+  mts_store_bind_text (st, 1, id);
+  mts_store_bind_text (st, 2, at);
   for (gsize i = 0; i < e->n_columns; i++)
     bind_column (st, (int) i + 3, &e->columns[i], rec);
   ok = mts_store_step_done (store, st, error);
@@ -557,10 +487,10 @@ update_row (MtsStore *store, const Entity *e, gconstpointer cur, gconstpointer w
   if (changed->len == 0)
     return TRUE;
   sql = g_strdup_printf ("UPDATE %s SET %s WHERE id = ?1 AND deleted = 0", e->table, set->str);
-  if ((st = prepare (store, sql, error)) == NULL)
+  if ((st = mts_store_prepare (store, sql, error)) == NULL)
     return FALSE;
-  bind_text (st, 1, HEAD (cur)->id);
-  bind_text (st, 2, at);
+  mts_store_bind_text (st, 1, HEAD (cur)->id);
+  mts_store_bind_text (st, 2, at);
   for (gsize i = 0; i < e->n_columns; i++)
     if (!column_equal (&e->columns[i], cur, wanted))
       bind_column (st, (int) i + 3, &e->columns[i], wanted);
@@ -586,10 +516,10 @@ tombstone_row (MtsStore *store, const Entity *e, const char *id, gint64 version,
     if (e->columns[i].kind == COLUMN_SECRET)
       g_string_append_printf (sql, ", %s = NULL", e->columns[i].name);
   g_string_append_printf (sql, "%s WHERE id = ?1 AND deleted = 0", extra_set ? extra_set : "");
-  if ((st = prepare (store, sql->str, error)) == NULL)
+  if ((st = mts_store_prepare (store, sql->str, error)) == NULL)
     return FALSE;
-  bind_text (st, 1, id);
-  bind_text (st, 2, at);
+  mts_store_bind_text (st, 1, id);
+  mts_store_bind_text (st, 2, at);
   ok = mts_store_step_done (store, st, error);
   sqlite3_finalize (st);
   return ok && mts_store_outbox_add (store, e->table, id, "delete", NULL, version, at, error);
@@ -602,21 +532,21 @@ live_rows (MtsStore *store, const char *table, const char *column, const char *v
 {
   g_autofree char *sql = g_strdup_printf ("SELECT id, version FROM %s WHERE %s = ?1 "
                                           "AND deleted = 0 ORDER BY id", table, column);
-  sqlite3_stmt *st = prepare (store, sql, error);
+  sqlite3_stmt *st = mts_store_prepare (store, sql, error);
   int rc;
 
   if (st == NULL)
     return FALSE;
-  bind_text (st, 1, value);
+  mts_store_bind_text (st, 1, value);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
       gint64 v = sqlite3_column_int64 (st, 1);
-      g_ptr_array_add (ids, column_dup (st, 0));
+      g_ptr_array_add (ids, mts_store_column_dup (st, 0));
       g_array_append_val (versions, v);
     }
   sqlite3_finalize (st);
   if (rc != SQLITE_DONE)
-    return db_fail (store, error, "cannot read the rows to change");
+    return mts_store_db_fail (store, error, "cannot read the rows to change");
   return TRUE;
 }
 
@@ -636,13 +566,13 @@ detach_rows (MtsStore *store, const char *table, const char *column, const char 
     return FALSE;
   for (guint i = 0; i < ids->len; i++)
     {
-      sqlite3_stmt *st = prepare (store, sql, error);
+      sqlite3_stmt *st = mts_store_prepare (store, sql, error);
       gboolean ok;
 
       if (st == NULL)
         return FALSE;
-      bind_text (st, 1, ids->pdata[i]);
-      bind_text (st, 2, at);
+      mts_store_bind_text (st, 1, ids->pdata[i]);
+      mts_store_bind_text (st, 2, at);
       ok = mts_store_step_done (store, st, error);
       sqlite3_finalize (st);
       if (!ok || !mts_store_outbox_add (store, table, ids->pdata[i], "upsert", column,
@@ -699,10 +629,10 @@ static gboolean
 record_delete (MtsStore *store, const Entity *e, const char *id, DeleteFunc before,
                const char *extra_set, GError **error)
 {
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
   gpointer cur;
 
-  if (!require_unlocked (store, error) || !mts_store_begin (store, error))
+  if (!mts_store_require_unlocked (store, error) || !mts_store_begin (store, error))
     return FALSE;
   cur = record_read (store, e, id, FALSE, error);
   if (cur == NULL
@@ -841,16 +771,16 @@ static gboolean
 row_exists (MtsStore *store, const char *table, const char *id, gboolean *exists, GError **error)
 {
   g_autofree char *sql = g_strdup_printf ("SELECT 1 FROM %s WHERE id = ?1 AND deleted = 0", table);
-  sqlite3_stmt *st = prepare (store, sql, error);
+  sqlite3_stmt *st = mts_store_prepare (store, sql, error);
   int rc;
 
   if (st == NULL)
     return FALSE;
-  bind_text (st, 1, id);
+  mts_store_bind_text (st, 1, id);
   rc = sqlite3_step (st);
   sqlite3_finalize (st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return db_fail (store, error, "cannot look up a reference");
+    return mts_store_db_fail (store, error, "cannot look up a reference");
   *exists = rc == SQLITE_ROW;
   return TRUE;
 }
@@ -875,17 +805,17 @@ require_row (MtsStore *store, const char *table, const char *noun, const char *i
 static gboolean
 query_text (MtsStore *store, const char *sql, const char *arg, char **result, GError **error)
 {
-  sqlite3_stmt *st = prepare (store, sql, error);
+  sqlite3_stmt *st = mts_store_prepare (store, sql, error);
   int rc;
 
   if (st == NULL)
     return FALSE;
-  bind_text (st, 1, arg);
+  mts_store_bind_text (st, 1, arg);
   rc = sqlite3_step (st);
-  *result = rc == SQLITE_ROW ? column_dup (st, 0) : NULL;
+  *result = rc == SQLITE_ROW ? mts_store_column_dup (st, 0) : NULL;
   sqlite3_finalize (st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return db_fail (store, error, "cannot read the store");
+    return mts_store_db_fail (store, error, "cannot read the store");
   return TRUE;
 }
 
@@ -910,7 +840,7 @@ mts_session_free (MtsSession *session)
 static gboolean
 check_session (MtsSession *s, GError **error)
 {
-  if (nonempty (s->client_id) == NULL)
+  if (mts_store_nonempty (s->client_id) == NULL)
     return invalid (error, "a session needs a client");
   if (!normalise_instant (&s->starts_at, TRUE, "a session's start (starts_at)", error)
       || !normalise_instant (&s->ends_at, TRUE, "a session's end (ends_at)", error))
@@ -967,13 +897,13 @@ check_session_refs (MtsStore *store, gconstpointer rec, gconstpointer cur_rec, G
 gboolean
 mts_store_session_add (MtsStore *store, MtsSession *session, GError **error)
 {
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
   MtsSession *s;
 
   g_return_val_if_fail (MTS_IS_STORE (store), FALSE);
   g_return_val_if_fail (session != NULL, FALSE);
 
-  if (!require_unlocked (store, error))
+  if (!mts_store_require_unlocked (store, error))
     return FALSE;
   s = record_copy (&sessions, session);
   if (!check_session (s, error) || !record_add (store, &sessions, s, at, check_session_refs, error))
@@ -998,12 +928,12 @@ mts_store_session_update (MtsStore *store, const MtsSession *session, GError **e
 {
   g_autoptr (MtsSession) cur = NULL;
   g_autoptr (MtsSession) s = NULL;
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
 
   g_return_val_if_fail (MTS_IS_STORE (store), FALSE);
   g_return_val_if_fail (session != NULL, FALSE);
 
-  if (!require_unlocked (store, error) || !mts_store_begin (store, error))
+  if (!mts_store_require_unlocked (store, error) || !mts_store_begin (store, error))
     return FALSE;
   if ((cur = record_get (store, &sessions, session->id, error)) == NULL
       || !check_fixed (session->client_id, cur->client_id, "a session's client", error))
@@ -1082,7 +1012,7 @@ check_note_template (MtsStore *store, MtsNoteTemplate *t, GError **error)
 {
   g_autofree char *type = NULL;
 
-  if (nonempty (t->name) == NULL)
+  if (mts_store_nonempty (t->name) == NULL)
     return invalid (error, "a note template needs a name");
   if (!check_enum (t->kind, template_kinds, "a note template's kind", error))
     return FALSE;
@@ -1099,13 +1029,13 @@ check_note_template (MtsStore *store, MtsNoteTemplate *t, GError **error)
 gboolean
 mts_store_note_template_add (MtsStore *store, MtsNoteTemplate *template_, GError **error)
 {
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
   MtsNoteTemplate *t;
 
   g_return_val_if_fail (MTS_IS_STORE (store), FALSE);
   g_return_val_if_fail (template_ != NULL, FALSE);
 
-  if (!require_unlocked (store, error))
+  if (!mts_store_require_unlocked (store, error))
     return FALSE;
   t = record_copy (&note_templates, template_);
   if (!check_note_template (store, t, error)
@@ -1131,12 +1061,12 @@ mts_store_note_template_update (MtsStore *store, const MtsNoteTemplate *template
 {
   g_autoptr (MtsNoteTemplate) cur = NULL;
   g_autoptr (MtsNoteTemplate) t = NULL;
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
 
   g_return_val_if_fail (MTS_IS_STORE (store), FALSE);
   g_return_val_if_fail (template_ != NULL, FALSE);
 
-  if (!require_unlocked (store, error) || !mts_store_begin (store, error))
+  if (!mts_store_require_unlocked (store, error) || !mts_store_begin (store, error))
     return FALSE;
   if ((cur = record_get (store, &note_templates, template_->id, error)) == NULL)
     goto fail;
@@ -1190,11 +1120,11 @@ mts_agreement_free (MtsAgreement *agreement)
 static gboolean
 check_agreement (MtsAgreement *a, GError **error)
 {
-  if (nonempty (a->client_id) == NULL)
+  if (mts_store_nonempty (a->client_id) == NULL)
     return invalid (error, "an agreement needs a client");
-  if (nonempty (a->title) == NULL)
+  if (mts_store_nonempty (a->title) == NULL)
     return invalid (error, "an agreement needs a title, such as 'Therapy agreement'");
-  if (nonempty (a->body) == NULL)
+  if (mts_store_nonempty (a->body) == NULL)
     return invalid (error, "an agreement needs its text");
   return TRUE;
 }
@@ -1210,18 +1140,18 @@ check_agreement_refs (MtsStore *store, gconstpointer rec, gconstpointer cur, GEr
 gboolean
 mts_store_agreement_add (MtsStore *store, MtsAgreement *agreement, GError **error)
 {
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
   MtsAgreement *a;
 
   g_return_val_if_fail (MTS_IS_STORE (store), FALSE);
   g_return_val_if_fail (agreement != NULL, FALSE);
 
-  if (!require_unlocked (store, error))
+  if (!mts_store_require_unlocked (store, error))
     return FALSE;
-  if (nonempty (agreement->status) != NULL
+  if (mts_store_nonempty (agreement->status) != NULL
       && !check_enum (agreement->status, agreement_statuses, "an agreement's status", error))
     return FALSE;
-  if (nonempty (agreement->status) != NULL && strcmp (agreement->status, "generated") != 0)
+  if (mts_store_nonempty (agreement->status) != NULL && strcmp (agreement->status, "generated") != 0)
     return invalid (error, "a new agreement is generated, not %s: sign it with "
                            "mts_store_agreement_sign once the client has", agreement->status);
   a = record_copy (&agreements, agreement);
@@ -1252,12 +1182,12 @@ mts_store_agreement_update (MtsStore *store, const MtsAgreement *agreement, GErr
 {
   g_autoptr (MtsAgreement) cur = NULL;
   g_autoptr (MtsAgreement) a = NULL;
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
 
   g_return_val_if_fail (MTS_IS_STORE (store), FALSE);
   g_return_val_if_fail (agreement != NULL, FALSE);
 
-  if (!require_unlocked (store, error) || !mts_store_begin (store, error))
+  if (!mts_store_require_unlocked (store, error) || !mts_store_begin (store, error))
     return FALSE;
   if ((cur = record_get (store, &agreements, agreement->id, error)) == NULL
       || !check_fixed (agreement->client_id, cur->client_id, "an agreement's client", error)
@@ -1300,9 +1230,9 @@ agreement_move (MtsStore *store, const char *id, const char *from, const char *t
 {
   g_autoptr (MtsAgreement) cur = NULL;
   g_autoptr (MtsAgreement) a = NULL;
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
 
-  if (!require_unlocked (store, error) || !mts_store_begin (store, error))
+  if (!mts_store_require_unlocked (store, error) || !mts_store_begin (store, error))
     return FALSE;
   if ((cur = record_get (store, &agreements, id, error)) == NULL)
     goto fail;
@@ -1394,7 +1324,7 @@ mts_invoice_free (MtsInvoice *invoice)
 static gboolean
 check_invoice (MtsInvoice *inv, GError **error)
 {
-  if (nonempty (inv->client_id) == NULL)
+  if (mts_store_nonempty (inv->client_id) == NULL)
     return invalid (error, "an invoice needs a client");
   set_default (&inv->status, "draft");
   if (!check_enum (inv->status, invoice_statuses, "an invoice's status", error))
@@ -1436,13 +1366,13 @@ check_invoice_refs (MtsStore *store, gconstpointer rec, gconstpointer cur_rec, G
 gboolean
 mts_store_invoice_add (MtsStore *store, MtsInvoice *invoice, GError **error)
 {
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
   MtsInvoice *inv;
 
   g_return_val_if_fail (MTS_IS_STORE (store), FALSE);
   g_return_val_if_fail (invoice != NULL, FALSE);
 
-  if (!require_unlocked (store, error))
+  if (!mts_store_require_unlocked (store, error))
     return FALSE;
   inv = record_copy (&invoices, invoice);
   if (!check_invoice (inv, error))
@@ -1507,12 +1437,12 @@ mts_store_invoice_update (MtsStore *store, const MtsInvoice *invoice, GError **e
 {
   g_autoptr (MtsInvoice) cur = NULL;
   g_autoptr (MtsInvoice) inv = NULL;
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
 
   g_return_val_if_fail (MTS_IS_STORE (store), FALSE);
   g_return_val_if_fail (invoice != NULL, FALSE);
 
-  if (!require_unlocked (store, error) || !mts_store_begin (store, error))
+  if (!mts_store_require_unlocked (store, error) || !mts_store_begin (store, error))
     return FALSE;
   if ((cur = record_get (store, &invoices, invoice->id, error)) == NULL
       || !check_fixed (invoice->client_id, cur->client_id, "an invoice's client", error))
@@ -1594,7 +1524,7 @@ mts_payment_free (MtsPayment *payment)
 static gboolean
 check_payment (MtsPayment *p, GError **error)
 {
-  if (nonempty (p->invoice_id) == NULL)
+  if (mts_store_nonempty (p->invoice_id) == NULL)
     return invalid (error, "a payment needs an invoice");
   if (!check_date (&p->paid_on, TRUE, "a payment's date (paid_on)", error))
     return FALSE;
@@ -1628,13 +1558,13 @@ check_payment_refs (MtsStore *store, gconstpointer rec, gconstpointer cur, GErro
 gboolean
 mts_store_payment_add (MtsStore *store, MtsPayment *payment, GError **error)
 {
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
   MtsPayment *p;
 
   g_return_val_if_fail (MTS_IS_STORE (store), FALSE);
   g_return_val_if_fail (payment != NULL, FALSE);
 
-  if (!require_unlocked (store, error))
+  if (!mts_store_require_unlocked (store, error))
     return FALSE;
   p = record_copy (&payments, payment);
   if (!check_payment (p, error) || !record_add (store, &payments, p, at, check_payment_refs, error))
@@ -1659,12 +1589,12 @@ mts_store_payment_update (MtsStore *store, const MtsPayment *payment, GError **e
 {
   g_autoptr (MtsPayment) cur = NULL;
   g_autoptr (MtsPayment) p = NULL;
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
 
   g_return_val_if_fail (MTS_IS_STORE (store), FALSE);
   g_return_val_if_fail (payment != NULL, FALSE);
 
-  if (!require_unlocked (store, error) || !mts_store_begin (store, error))
+  if (!mts_store_require_unlocked (store, error) || !mts_store_begin (store, error))
     return FALSE;
   if ((cur = record_get (store, &payments, payment->id, error)) == NULL
       || !check_fixed (payment->invoice_id, cur->invoice_id, "a payment's invoice", error))
@@ -1718,11 +1648,11 @@ mts_risk_flag_free (MtsRiskFlag *flag)
 static gboolean
 check_risk_flag (MtsRiskFlag *r, GError **error)
 {
-  if (nonempty (r->client_id) == NULL)
+  if (mts_store_nonempty (r->client_id) == NULL)
     return invalid (error, "a risk flag needs a client");
   if (!check_enum (r->level, risk_levels, "a risk flag's level", error))
     return FALSE;
-  if (nonempty (r->text) == NULL)
+  if (mts_store_nonempty (r->text) == NULL)
     return invalid (error, "a risk flag needs a text describing the risk");
   clear_empty (&r->raised_by);
   if (!normalise_instant (&r->raised_at, TRUE, "a risk flag's raised_at", error)
@@ -1747,17 +1677,17 @@ check_risk_flag_refs (MtsStore *store, gconstpointer rec, gconstpointer cur, GEr
 gboolean
 mts_store_risk_flag_add (MtsStore *store, MtsRiskFlag *flag, GError **error)
 {
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
   MtsRiskFlag *r;
 
   g_return_val_if_fail (MTS_IS_STORE (store), FALSE);
   g_return_val_if_fail (flag != NULL, FALSE);
 
-  if (!require_unlocked (store, error))
+  if (!mts_store_require_unlocked (store, error))
     return FALSE;
   r = record_copy (&risk_flags, flag);
   set_default (&r->raised_at, at);
-  if (nonempty (r->raised_by) == NULL)
+  if (mts_store_nonempty (r->raised_by) == NULL)
     {
       gboolean is_clinician = FALSE;
 
@@ -1788,18 +1718,18 @@ mts_store_risk_flag_update (MtsStore *store, const MtsRiskFlag *flag, GError **e
 {
   g_autoptr (MtsRiskFlag) cur = NULL;
   g_autoptr (MtsRiskFlag) r = NULL;
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
   g_autofree char *raised_at = NULL;
 
   g_return_val_if_fail (MTS_IS_STORE (store), FALSE);
   g_return_val_if_fail (flag != NULL, FALSE);
 
-  raised_at = g_strdup (nonempty (flag->raised_at));
-  if (!require_unlocked (store, error) || !mts_store_begin (store, error))
+  raised_at = g_strdup (mts_store_nonempty (flag->raised_at));
+  if (!mts_store_require_unlocked (store, error) || !mts_store_begin (store, error))
     return FALSE;
   if ((cur = record_get (store, &risk_flags, flag->id, error)) == NULL
       || !check_fixed (flag->client_id, cur->client_id, "a risk flag's client", error)
-      || !check_fixed (nonempty (flag->raised_by), cur->raised_by, "who raised a risk (raised_by)",
+      || !check_fixed (mts_store_nonempty (flag->raised_by), cur->raised_by, "who raised a risk (raised_by)",
                        error)
       || (raised_at != NULL
           && !normalise_instant (&raised_at, FALSE, "a risk flag's raised_at", error))
@@ -1854,24 +1784,24 @@ static gboolean
 find_ai_consent (MtsStore *store, const char *client_id, char **id, gboolean *deleted,
                  gint64 *version, GError **error)
 {
-  sqlite3_stmt *st = prepare (store, "SELECT id, deleted, version FROM ai_consents "
+  sqlite3_stmt *st = mts_store_prepare (store, "SELECT id, deleted, version FROM ai_consents "
                                      "WHERE client_id = ?1", error);
   int rc;
 
   if (st == NULL)
     return FALSE;
-  bind_text (st, 1, client_id);
+  mts_store_bind_text (st, 1, client_id);
   rc = sqlite3_step (st);
   *id = NULL;
   if (rc == SQLITE_ROW)
     {
-      *id = column_dup (st, 0);
+      *id = mts_store_column_dup (st, 0);
       *deleted = sqlite3_column_int (st, 1) != 0;
       *version = sqlite3_column_int64 (st, 2);
     }
   sqlite3_finalize (st);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return db_fail (store, error, "cannot read the AI consent");
+    return mts_store_db_fail (store, error, "cannot read the AI consent");
   return TRUE;
 }
 
@@ -1879,7 +1809,7 @@ gboolean
 mts_store_ai_consent_set (MtsStore *store, const char *client_id, gboolean consented,
                           GError **error)
 {
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
   g_autofree char *existing = NULL;
   gboolean deleted = FALSE;
   gint64 version = 0;
@@ -1892,9 +1822,9 @@ mts_store_ai_consent_set (MtsStore *store, const char *client_id, gboolean conse
 
   actor = mts_store_get_actor (store);
 
-  if (!require_unlocked (store, error))
+  if (!mts_store_require_unlocked (store, error))
     return FALSE;
-  if (nonempty (client_id) == NULL)
+  if (mts_store_nonempty (client_id) == NULL)
     return invalid (error, "AI consent is recorded for a client, and none was given");
   if (!mts_store_begin (store, error))
     return FALSE;
@@ -1928,17 +1858,17 @@ mts_store_ai_consent_set (MtsStore *store, const char *client_id, gboolean conse
         {
           /* Asked again after the answer was deleted: the row comes back,
            * with its id, and every column named, as for a new row. */
-          sqlite3_stmt *st = prepare (store, "UPDATE ai_consents SET deleted = 0, updated_at = ?2, "
+          sqlite3_stmt *st = mts_store_prepare (store, "UPDATE ai_consents SET deleted = 0, updated_at = ?2, "
                                              "consented = ?3, recorded_at = ?2, recorded_by = ?4 "
                                              "WHERE id = ?1", error);
           gboolean ok;
 
           if (st == NULL)
             goto fail;
-          bind_text (st, 1, existing);
-          bind_text (st, 2, at);
+          mts_store_bind_text (st, 1, existing);
+          mts_store_bind_text (st, 2, at);
           sqlite3_bind_int (st, 3, consented ? 1 : 0);
-          bind_text (st, 4, actor);
+          mts_store_bind_text (st, 4, actor);
           ok = mts_store_step_done (store, st, error);
           sqlite3_finalize (st);
           if (!ok || !mts_store_outbox_add (store, "ai_consents", existing, "upsert",
@@ -1990,11 +1920,11 @@ gboolean
 mts_store_ai_consent_delete (MtsStore *store, const char *client_id, GError **error)
 {
   g_autoptr (MtsAiConsent) cur = NULL;
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
 
   g_return_val_if_fail (MTS_IS_STORE (store), FALSE);
 
-  if (!require_unlocked (store, error) || !mts_store_begin (store, error))
+  if (!mts_store_require_unlocked (store, error) || !mts_store_begin (store, error))
     return FALSE;
   if ((cur = mts_store_ai_consent_get (store, client_id, error)) == NULL
       || !tombstone_row (store, &ai_consents, cur->id, cur->version, at, NULL, error)

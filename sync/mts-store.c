@@ -163,11 +163,16 @@ mts_store_init (MtsStore *store)
 
 /* ---- database helpers ---- */
 
-static gboolean
-db_fail (MtsStore *store, GError **error, const char *what)
+gboolean
+mts_store_db_fail (MtsStore *store, GError **error, const char *what)
 {
-  g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_DB, "%s: %s", what,
-               sqlite3_errmsg (store->db));
+  const char *msg = sqlite3_errmsg (store->db);
+
+  if (strstr (msg, "keystore is locked") != NULL)
+    g_set_error_literal (error, MTS_STORE_ERROR, MTS_STORE_ERROR_LOCKED,
+                         "the store is locked; unlock it first");
+  else
+    g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_DB, "%s: %s", what, msg);
   return FALSE;
 }
 
@@ -186,14 +191,14 @@ exec (MtsStore *store, const char *sql, GError **error)
   return TRUE;
 }
 
-static sqlite3_stmt *
-prepare (MtsStore *store, const char *sql, GError **error)
+sqlite3_stmt *
+mts_store_prepare (MtsStore *store, const char *sql, GError **error)
 {
   sqlite3_stmt *st = NULL;
 
   if (sqlite3_prepare_v2 (store->db, sql, -1, &st, NULL) != SQLITE_OK)
     {
-      db_fail (store, error, "cannot prepare a statement");
+      mts_store_db_fail (store, error, "cannot prepare a statement");
       return NULL;
     }
   return st;
@@ -222,8 +227,8 @@ mts_store_step_done (MtsStore *store, sqlite3_stmt *st, GError **error)
   return TRUE;
 }
 
-static void
-bind_text (sqlite3_stmt *st, int i, const char *text)
+void
+mts_store_bind_text (sqlite3_stmt *st, int i, const char *text)
 {
   if (text != NULL)
     sqlite3_bind_text (st, i, text, -1, SQLITE_TRANSIENT);
@@ -231,15 +236,15 @@ bind_text (sqlite3_stmt *st, int i, const char *text)
     sqlite3_bind_null (st, i);
 }
 
-static char *
-column_dup (sqlite3_stmt *st, int i)
+char *
+mts_store_column_dup (sqlite3_stmt *st, int i)
 {
   return g_strdup ((const char *) sqlite3_column_text (st, i));
 }
 
 /* UTC now, "YYYY-MM-DDTHH:MM:SS.sssZ". (transfer full) */
-static char *
-now_iso (void)
+char *
+mts_store_now_iso (void)
 {
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *base = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S");
@@ -247,8 +252,8 @@ now_iso (void)
   return g_strdup_printf ("%s.%03dZ", base, g_date_time_get_microsecond (now) / 1000);
 }
 
-static gboolean
-require_unlocked (MtsStore *store, GError **error)
+gboolean
+mts_store_require_unlocked (MtsStore *store, GError **error)
 {
   if (!store->unlocked)
     {
@@ -283,19 +288,19 @@ gboolean
 mts_store_outbox_add (MtsStore *store, const char *table, const char *row_id, const char *op,
             const char *changed_columns, gint64 base_version, const char *at, GError **error)
 {
-  sqlite3_stmt *st = prepare (store, "INSERT INTO sync_outbox (table_name, row_id, op, "
+  sqlite3_stmt *st = mts_store_prepare (store, "INSERT INTO sync_outbox (table_name, row_id, op, "
                                      "changed_columns, base_version, created_at) "
                                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", error);
   gboolean ok;
 
   if (st == NULL)
     return FALSE;
-  bind_text (st, 1, table);
-  bind_text (st, 2, row_id);
-  bind_text (st, 3, op);
-  bind_text (st, 4, changed_columns);
+  mts_store_bind_text (st, 1, table);
+  mts_store_bind_text (st, 2, row_id);
+  mts_store_bind_text (st, 3, op);
+  mts_store_bind_text (st, 4, changed_columns);
   sqlite3_bind_int64 (st, 5, base_version);
-  bind_text (st, 6, at);
+  mts_store_bind_text (st, 6, at);
   ok = mts_store_step_done (store, st, error);
   sqlite3_finalize (st);
   return ok;
@@ -467,7 +472,7 @@ mts_store_open (const char *dir, GError **error)
 static gboolean
 load_names (MtsStore *store, GError **error)
 {
-  sqlite3_stmt *st = prepare (store, "SELECT id, mts_decrypt(display_name, "
+  sqlite3_stmt *st = mts_store_prepare (store, "SELECT id, mts_decrypt(display_name, "
                                      "'clients.display_name:' || id) FROM clients "
                                      "WHERE deleted = 0", error);
   int rc;
@@ -480,7 +485,7 @@ load_names (MtsStore *store, GError **error)
       NameEntry *e = g_new0 (NameEntry, 1);
       const char *name = (const char *) sqlite3_column_text (st, 1);
 
-      e->id = column_dup (st, 0);
+      e->id = mts_store_column_dup (st, 0);
       e->name = g_strdup (name ? name : "");
       e->folded = g_utf8_casefold (e->name, -1);
       e->sort_key = g_utf8_collate_key (e->name, -1);
@@ -488,7 +493,7 @@ load_names (MtsStore *store, GError **error)
     }
   sqlite3_finalize (st);
   if (rc != SQLITE_DONE)
-    return db_fail (store, error, "cannot read the client names");
+    return mts_store_db_fail (store, error, "cannot read the client names");
   return TRUE;
 }
 
@@ -507,12 +512,12 @@ remember_name (MtsStore *store, const char *id, const char *name)
 static gboolean
 set_actor_sql (MtsStore *store, GError **error)
 {
-  sqlite3_stmt *st = prepare (store, "SELECT mts_actor(?1)", error);
+  sqlite3_stmt *st = mts_store_prepare (store, "SELECT mts_actor(?1)", error);
   gboolean ok;
 
   if (st == NULL)
     return FALSE;
-  bind_text (st, 1, store->actor);
+  mts_store_bind_text (st, 1, store->actor);
   ok = mts_store_step_done (store, st, error);
   sqlite3_finalize (st);
   return ok;
@@ -647,11 +652,11 @@ mts_store_get_actor (MtsStore *store)
 gboolean
 mts_store_clinician_add (MtsStore *store, MtsClinician *c, GError **error)
 {
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
   g_autofree char *id = mts_uuid7_new ();
   sqlite3_stmt *st;
 
-  if (!require_unlocked (store, error))
+  if (!mts_store_require_unlocked (store, error))
     return FALSE;
   if (c->display_name == NULL || *c->display_name == '\0')
     {
@@ -661,18 +666,18 @@ mts_store_clinician_add (MtsStore *store, MtsClinician *c, GError **error)
     }
   if (!mts_store_begin (store, error))
     return FALSE;
-  st = prepare (store, "INSERT INTO clinicians (id, created_at, updated_at, display_name, email, "
+  st = mts_store_prepare (store, "INSERT INTO clinicians (id, created_at, updated_at, display_name, email, "
                        "email_bidx, role) VALUES (?1, ?2, ?2, "
                        "mts_encrypt(?3, 'clinicians.display_name:' || ?1), "
                        "mts_encrypt(?4, 'clinicians.email:' || ?1), "
                        "mts_blind_index(?4, 'clinicians.email'), coalesce(?5, 'clinician'))", error);
   if (st == NULL)
     goto fail;
-  bind_text (st, 1, id);
-  bind_text (st, 2, at);
-  bind_text (st, 3, c->display_name);
-  bind_text (st, 4, c->email);
-  bind_text (st, 5, c->role);
+  mts_store_bind_text (st, 1, id);
+  mts_store_bind_text (st, 2, at);
+  mts_store_bind_text (st, 3, c->display_name);
+  mts_store_bind_text (st, 4, c->email);
+  mts_store_bind_text (st, 5, c->role);
   if (!mts_store_step_done (store, st, error))
     {
       sqlite3_finalize (st);
@@ -707,13 +712,13 @@ clinician_from_row (sqlite3_stmt *st)
 {
   MtsClinician *c = mts_clinician_new ();
 
-  c->id = column_dup (st, 0);
+  c->id = mts_store_column_dup (st, 0);
   c->version = sqlite3_column_int64 (st, 1);
-  c->created_at = column_dup (st, 2);
-  c->updated_at = column_dup (st, 3);
-  c->display_name = column_dup (st, 4);
-  c->email = column_dup (st, 5);
-  c->role = column_dup (st, 6);
+  c->created_at = mts_store_column_dup (st, 2);
+  c->updated_at = mts_store_column_dup (st, 3);
+  c->display_name = mts_store_column_dup (st, 4);
+  c->email = mts_store_column_dup (st, 5);
+  c->role = mts_store_column_dup (st, 6);
   return c;
 }
 
@@ -725,16 +730,16 @@ mts_store_clinician_get (MtsStore *store, const char *id, GError **error)
   MtsClinician *c = NULL;
   int rc;
 
-  if (!require_unlocked (store, error) || (st = prepare (store, sql, error)) == NULL)
+  if (!mts_store_require_unlocked (store, error) || (st = mts_store_prepare (store, sql, error)) == NULL)
     return NULL;
-  bind_text (st, 1, id);
+  mts_store_bind_text (st, 1, id);
   rc = sqlite3_step (st);
   if (rc == SQLITE_ROW)
     c = clinician_from_row (st);
   else if (rc == SQLITE_DONE)
     g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_NOT_FOUND, "no clinician %s", id);
   else
-    db_fail (store, error, "cannot read the clinician");
+    mts_store_db_fail (store, error, "cannot read the clinician");
   sqlite3_finalize (st);
   return c;
 }
@@ -747,7 +752,7 @@ mts_store_clinician_list (MtsStore *store, GError **error)
   sqlite3_stmt *st;
   int rc;
 
-  if (!require_unlocked (store, error) || (st = prepare (store, sql, error)) == NULL)
+  if (!mts_store_require_unlocked (store, error) || (st = mts_store_prepare (store, sql, error)) == NULL)
     return NULL;
   list = g_ptr_array_new_with_free_func ((GDestroyNotify) mts_clinician_free);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
@@ -756,7 +761,7 @@ mts_store_clinician_list (MtsStore *store, GError **error)
   if (rc != SQLITE_DONE)
     {
       g_ptr_array_unref (list);
-      db_fail (store, error, "cannot list the clinicians");
+      mts_store_db_fail (store, error, "cannot list the clinicians");
       return NULL;
     }
   return list;
@@ -765,8 +770,8 @@ mts_store_clinician_list (MtsStore *store, GError **error)
 /* ---- clients ---- */
 
 /* "" counts as absent for optional fields. */
-static const char *
-nonempty (const char *s)
+const char *
+mts_store_nonempty (const char *s)
 {
   return s != NULL && *s != '\0' ? s : NULL;
 }
@@ -779,7 +784,7 @@ phone_key (const char *phone)
 {
   GString *s;
 
-  if (nonempty (phone) == NULL)
+  if (mts_store_nonempty (phone) == NULL)
     return NULL;
   s = g_string_new (NULL);
   for (const char *p = phone; *p; p++)
@@ -793,7 +798,7 @@ phone_key (const char *phone)
 static gboolean
 check_client (const MtsClient *c, GError **error)
 {
-  if (nonempty (c->display_name) == NULL)
+  if (mts_store_nonempty (c->display_name) == NULL)
     {
       g_set_error_literal (error, MTS_STORE_ERROR, MTS_STORE_ERROR_INVALID,
                            "a client needs a name");
@@ -812,14 +817,14 @@ check_client (const MtsClient *c, GError **error)
 gboolean
 mts_store_client_add (MtsStore *store, MtsClient *c, GError **error)
 {
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
   g_autofree char *id = mts_uuid7_new ();
   g_autofree char *phone = phone_key (c->phone);
   sqlite3_stmt *st;
 
-  if (!require_unlocked (store, error) || !check_client (c, error) || !mts_store_begin (store, error))
+  if (!mts_store_require_unlocked (store, error) || !check_client (c, error) || !mts_store_begin (store, error))
     return FALSE;
-  st = prepare (store,
+  st = mts_store_prepare (store,
                 "INSERT INTO clients (id, created_at, updated_at, display_name, date_of_birth, "
                 "email, phone, address, gp_details, emergency_contact, email_bidx, phone_bidx, "
                 "status, last_contact_at, clinician_id) VALUES "
@@ -833,19 +838,19 @@ mts_store_client_add (MtsStore *store, MtsClient *c, GError **error)
                 "mts_blind_index(?8, 'clients.phone'), coalesce(?9, 'active'), ?13, ?10)", error);
   if (st == NULL)
     goto fail;
-  bind_text (st, 1, id);
-  bind_text (st, 2, at);
-  bind_text (st, 3, c->display_name);
-  bind_text (st, 4, nonempty (c->date_of_birth));
-  bind_text (st, 5, nonempty (c->email));
-  bind_text (st, 6, nonempty (c->phone));
-  bind_text (st, 7, nonempty (c->address));
-  bind_text (st, 8, phone);
-  bind_text (st, 9, c->status);
-  bind_text (st, 10, nonempty (c->clinician_id));
-  bind_text (st, 11, nonempty (c->gp_details));
-  bind_text (st, 12, nonempty (c->emergency_contact));
-  bind_text (st, 13, nonempty (c->last_contact_at));
+  mts_store_bind_text (st, 1, id);
+  mts_store_bind_text (st, 2, at);
+  mts_store_bind_text (st, 3, c->display_name);
+  mts_store_bind_text (st, 4, mts_store_nonempty (c->date_of_birth));
+  mts_store_bind_text (st, 5, mts_store_nonempty (c->email));
+  mts_store_bind_text (st, 6, mts_store_nonempty (c->phone));
+  mts_store_bind_text (st, 7, mts_store_nonempty (c->address));
+  mts_store_bind_text (st, 8, phone);
+  mts_store_bind_text (st, 9, c->status);
+  mts_store_bind_text (st, 10, mts_store_nonempty (c->clinician_id));
+  mts_store_bind_text (st, 11, mts_store_nonempty (c->gp_details));
+  mts_store_bind_text (st, 12, mts_store_nonempty (c->emergency_contact));
+  mts_store_bind_text (st, 13, mts_store_nonempty (c->last_contact_at));
   if (!mts_store_step_done (store, st, error))
     {
       sqlite3_finalize (st);
@@ -888,20 +893,20 @@ client_from_row (sqlite3_stmt *st)
 {
   MtsClient *c = mts_client_new ();
 
-  c->id = column_dup (st, 0);
+  c->id = mts_store_column_dup (st, 0);
   c->version = sqlite3_column_int64 (st, 1);
-  c->created_at = column_dup (st, 2);
-  c->updated_at = column_dup (st, 3);
-  c->display_name = column_dup (st, 4);
-  c->date_of_birth = column_dup (st, 5);
-  c->email = column_dup (st, 6);
-  c->phone = column_dup (st, 7);
-  c->address = column_dup (st, 8);
-  c->status = column_dup (st, 9);
-  c->clinician_id = column_dup (st, 10);
-  c->gp_details = column_dup (st, 11);
-  c->emergency_contact = column_dup (st, 12);
-  c->last_contact_at = column_dup (st, 13);
+  c->created_at = mts_store_column_dup (st, 2);
+  c->updated_at = mts_store_column_dup (st, 3);
+  c->display_name = mts_store_column_dup (st, 4);
+  c->date_of_birth = mts_store_column_dup (st, 5);
+  c->email = mts_store_column_dup (st, 6);
+  c->phone = mts_store_column_dup (st, 7);
+  c->address = mts_store_column_dup (st, 8);
+  c->status = mts_store_column_dup (st, 9);
+  c->clinician_id = mts_store_column_dup (st, 10);
+  c->gp_details = mts_store_column_dup (st, 11);
+  c->emergency_contact = mts_store_column_dup (st, 12);
+  c->last_contact_at = mts_store_column_dup (st, 13);
   return c;
 }
 
@@ -913,16 +918,16 @@ mts_store_client_get (MtsStore *store, const char *id, GError **error)
   MtsClient *c = NULL;
   int rc;
 
-  if (!require_unlocked (store, error) || (st = prepare (store, sql, error)) == NULL)
+  if (!mts_store_require_unlocked (store, error) || (st = mts_store_prepare (store, sql, error)) == NULL)
     return NULL;
-  bind_text (st, 1, id);
+  mts_store_bind_text (st, 1, id);
   rc = sqlite3_step (st);
   if (rc == SQLITE_ROW)
     c = client_from_row (st);
   else if (rc == SQLITE_DONE)
     g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_NOT_FOUND, "no client %s", id);
   else
-    db_fail (store, error, "cannot read the client");
+    mts_store_db_fail (store, error, "cannot read the client");
   sqlite3_finalize (st);
   return c;
 }
@@ -939,14 +944,14 @@ mts_store_client_update (MtsStore *store, const MtsClient *c, GError **error)
   g_autoptr (MtsClient) cur = NULL;
   g_autoptr (GString) set = g_string_new ("updated_at = ?2");
   g_autoptr (GString) changed = g_string_new (NULL);
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
   g_autofree char *sql = NULL;
   g_autofree char *phone = phone_key (c->phone);
   gboolean name_changed;
   sqlite3_stmt *st;
   int n = 0;
 
-  if (!require_unlocked (store, error) || !check_client (c, error))
+  if (!mts_store_require_unlocked (store, error) || !check_client (c, error))
     return FALSE;
   if (!mts_store_begin (store, error))
     return FALSE;
@@ -954,12 +959,12 @@ mts_store_client_update (MtsStore *store, const MtsClient *c, GError **error)
   if (cur == NULL)
     goto fail;
   fields[0] = (typeof (fields[0])) { "display_name", c->display_name, cur->display_name };
-  fields[1] = (typeof (fields[0])) { "date_of_birth", nonempty (c->date_of_birth), cur->date_of_birth };
-  fields[2] = (typeof (fields[0])) { "email", nonempty (c->email), cur->email };
-  fields[3] = (typeof (fields[0])) { "phone", nonempty (c->phone), cur->phone };
-  fields[4] = (typeof (fields[0])) { "address", nonempty (c->address), cur->address };
-  fields[5] = (typeof (fields[0])) { "gp_details", nonempty (c->gp_details), cur->gp_details };
-  fields[6] = (typeof (fields[0])) { "emergency_contact", nonempty (c->emergency_contact),
+  fields[1] = (typeof (fields[0])) { "date_of_birth", mts_store_nonempty (c->date_of_birth), cur->date_of_birth };
+  fields[2] = (typeof (fields[0])) { "email", mts_store_nonempty (c->email), cur->email };
+  fields[3] = (typeof (fields[0])) { "phone", mts_store_nonempty (c->phone), cur->phone };
+  fields[4] = (typeof (fields[0])) { "address", mts_store_nonempty (c->address), cur->address };
+  fields[5] = (typeof (fields[0])) { "gp_details", mts_store_nonempty (c->gp_details), cur->gp_details };
+  fields[6] = (typeof (fields[0])) { "emergency_contact", mts_store_nonempty (c->emergency_contact),
                                      cur->emergency_contact };
   for (int i = 0; i < 7; i++)
     if (g_strcmp0 (fields[i].wanted, fields[i].now) != 0)
@@ -979,13 +984,13 @@ mts_store_client_update (MtsStore *store, const MtsClient *c, GError **error)
       g_string_append_printf (changed, "%sstatus", changed->len ? "," : "");
       n++;
     }
-  if (g_strcmp0 (nonempty (c->clinician_id), cur->clinician_id) != 0)
+  if (g_strcmp0 (mts_store_nonempty (c->clinician_id), cur->clinician_id) != 0)
     {
       g_string_append (set, ", clinician_id = ?4");
       g_string_append_printf (changed, "%sclinician_id", changed->len ? "," : "");
       n++;
     }
-  if (g_strcmp0 (nonempty (c->last_contact_at), cur->last_contact_at) != 0)
+  if (g_strcmp0 (mts_store_nonempty (c->last_contact_at), cur->last_contact_at) != 0)
     {
       g_string_append (set, ", last_contact_at = ?5");
       g_string_append_printf (changed, "%slast_contact_at", changed->len ? "," : "");
@@ -997,16 +1002,16 @@ mts_store_client_update (MtsStore *store, const MtsClient *c, GError **error)
       return TRUE;   /* nothing to write */
     }
   sql = g_strdup_printf ("UPDATE clients SET %s WHERE id = ?1 AND deleted = 0", set->str);
-  if ((st = prepare (store, sql, error)) == NULL)
+  if ((st = mts_store_prepare (store, sql, error)) == NULL)
     goto fail;
-  bind_text (st, 1, c->id);
-  bind_text (st, 2, at);
-  bind_text (st, 3, c->status);
-  bind_text (st, 4, nonempty (c->clinician_id));
-  bind_text (st, 5, nonempty (c->last_contact_at));
+  mts_store_bind_text (st, 1, c->id);
+  mts_store_bind_text (st, 2, at);
+  mts_store_bind_text (st, 3, c->status);
+  mts_store_bind_text (st, 4, mts_store_nonempty (c->clinician_id));
+  mts_store_bind_text (st, 5, mts_store_nonempty (c->last_contact_at));
   for (int i = 0; i < 7; i++)
-    bind_text (st, 10 + i, fields[i].wanted);
-  bind_text (st, 17, phone);
+    mts_store_bind_text (st, 10 + i, fields[i].wanted);
+  mts_store_bind_text (st, 17, phone);
   if (!mts_store_step_done (store, st, error))
     {
       sqlite3_finalize (st);
@@ -1036,21 +1041,21 @@ outbox_delete_rows (MtsStore *store, const char *table, const char *where, const
                                           table, where);
   g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GArray) versions = g_array_new (FALSE, FALSE, sizeof (gint64));
-  sqlite3_stmt *st = prepare (store, sql, error);
+  sqlite3_stmt *st = mts_store_prepare (store, sql, error);
   int rc;
 
   if (st == NULL)
     return FALSE;
-  bind_text (st, 1, client_id);
+  mts_store_bind_text (st, 1, client_id);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
       gint64 v = sqlite3_column_int64 (st, 1);
-      g_ptr_array_add (rows, column_dup (st, 0));
+      g_ptr_array_add (rows, mts_store_column_dup (st, 0));
       g_array_append_val (versions, v);
     }
   sqlite3_finalize (st);
   if (rc != SQLITE_DONE)
-    return db_fail (store, error, "cannot list a client's records");
+    return mts_store_db_fail (store, error, "cannot list a client's records");
   for (guint i = 0; i < rows->len; i++)
     {
       if (!mts_store_outbox_add (store, table, rows->pdata[i], "delete", NULL,
@@ -1079,10 +1084,10 @@ mts_store_client_delete (MtsStore *store, const char *id, GError **error)
   };
   g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (MtsClient) cur = NULL;
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
   sqlite3_stmt *st;
 
-  if (!require_unlocked (store, error) || !mts_store_begin (store, error))
+  if (!mts_store_require_unlocked (store, error) || !mts_store_begin (store, error))
     return FALSE;
   cur = mts_store_client_get (store, id, error);
   if (cur == NULL)
@@ -1094,9 +1099,9 @@ mts_store_client_delete (MtsStore *store, const char *id, GError **error)
       if (!outbox_delete_rows (store, dependents[i].table, dependents[i].where, id, at,
                                strcmp (dependents[i].table, "documents") == 0 ? files : NULL, error))
         goto fail;
-      if ((st = prepare (store, sql, error)) == NULL)
+      if ((st = mts_store_prepare (store, sql, error)) == NULL)
         goto fail;
-      bind_text (st, 1, id);
+      mts_store_bind_text (st, 1, id);
       if (!mts_store_step_done (store, st, error))
         {
           sqlite3_finalize (st);
@@ -1105,14 +1110,14 @@ mts_store_client_delete (MtsStore *store, const char *id, GError **error)
       sqlite3_finalize (st);
     }
   /* The client's row stays as a tombstone for sync, with nothing readable. */
-  st = prepare (store, "UPDATE clients SET deleted = 1, updated_at = ?2, display_name = NULL, "
+  st = mts_store_prepare (store, "UPDATE clients SET deleted = 1, updated_at = ?2, display_name = NULL, "
                        "date_of_birth = NULL, email = NULL, phone = NULL, address = NULL, "
                        "gp_details = NULL, emergency_contact = NULL, email_bidx = NULL, "
                        "phone_bidx = NULL WHERE id = ?1", error);
   if (st == NULL)
     goto fail;
-  bind_text (st, 1, id);
-  bind_text (st, 2, at);
+  mts_store_bind_text (st, 1, id);
+  mts_store_bind_text (st, 2, at);
   if (!mts_store_step_done (store, st, error))
     {
       sqlite3_finalize (st);
@@ -1177,7 +1182,7 @@ summaries (MtsStore *store, GPtrArray *entries, gboolean all, GError **error)
       g_ptr_array_add (list, c);
       g_hash_table_insert (by_id, c->id, c);
     }
-  st = prepare (store, all ? "SELECT id, version, status, clinician_id, created_at, updated_at "
+  st = mts_store_prepare (store, all ? "SELECT id, version, status, clinician_id, created_at, updated_at "
                              "FROM clients WHERE deleted = 0"
                            : "SELECT id, version, status, clinician_id, created_at, updated_at "
                              "FROM clients WHERE deleted = 0 AND id IN "
@@ -1201,16 +1206,16 @@ summaries (MtsStore *store, GPtrArray *entries, gboolean all, GError **error)
       if (c == NULL)
         continue;
       c->version = sqlite3_column_int64 (st, 1);
-      c->status = column_dup (st, 2);
-      c->clinician_id = column_dup (st, 3);
-      c->created_at = column_dup (st, 4);
-      c->updated_at = column_dup (st, 5);
+      c->status = mts_store_column_dup (st, 2);
+      c->clinician_id = mts_store_column_dup (st, 3);
+      c->created_at = mts_store_column_dup (st, 4);
+      c->updated_at = mts_store_column_dup (st, 5);
     }
   sqlite3_finalize (st);
   if (rc != SQLITE_DONE)
     {
       g_ptr_array_unref (list);
-      db_fail (store, error, "cannot list the clients");
+      mts_store_db_fail (store, error, "cannot list the clients");
       return NULL;
     }
   return list;
@@ -1223,7 +1228,7 @@ mts_store_client_list (MtsStore *store, GError **error)
   GHashTableIter iter;
   gpointer value;
 
-  if (!require_unlocked (store, error))
+  if (!mts_store_require_unlocked (store, error))
     return NULL;
   entries = g_ptr_array_sized_new (g_hash_table_size (store->names));
   g_hash_table_iter_init (&iter, store->names);
@@ -1241,17 +1246,17 @@ bidx_lookup (MtsStore *store, const char *column, const char *value, GHashTable 
     "SELECT id FROM clients WHERE deleted = 0 AND %s_bidx IN "
     "(SELECT mts_blind_index(?1, 'clients.%s', value) FROM json_each(mts_key_ids()))",
     column, column);
-  sqlite3_stmt *st = prepare (store, sql, error);
+  sqlite3_stmt *st = mts_store_prepare (store, sql, error);
   int rc;
 
   if (st == NULL)
     return FALSE;
-  bind_text (st, 1, value);
+  mts_store_bind_text (st, 1, value);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    g_hash_table_add (ids, column_dup (st, 0));
+    g_hash_table_add (ids, mts_store_column_dup (st, 0));
   sqlite3_finalize (st);
   if (rc != SQLITE_DONE)
-    return db_fail (store, error, "cannot search the clients");
+    return mts_store_db_fail (store, error, "cannot search the clients");
   return TRUE;
 }
 
@@ -1265,9 +1270,9 @@ mts_store_client_search (MtsStore *store, const char *text, GError **error)
   GHashTableIter iter;
   gpointer value;
 
-  if (!require_unlocked (store, error))
+  if (!mts_store_require_unlocked (store, error))
     return NULL;
-  if (nonempty (text) == NULL)
+  if (mts_store_nonempty (text) == NULL)
     return mts_store_client_list (store, error);
   needle = g_utf8_casefold (text, -1);
   g_strstrip (needle);
@@ -1291,12 +1296,12 @@ mts_store_client_search (MtsStore *store, const char *text, GError **error)
 static gboolean
 client_exists (MtsStore *store, const char *id, GError **error)
 {
-  sqlite3_stmt *st = prepare (store, "SELECT 1 FROM clients WHERE id = ?1 AND deleted = 0", error);
+  sqlite3_stmt *st = mts_store_prepare (store, "SELECT 1 FROM clients WHERE id = ?1 AND deleted = 0", error);
   int rc;
 
   if (st == NULL)
     return FALSE;
-  bind_text (st, 1, id);
+  mts_store_bind_text (st, 1, id);
   rc = sqlite3_step (st);
   sqlite3_finalize (st);
   if (rc == SQLITE_ROW)
@@ -1304,7 +1309,7 @@ client_exists (MtsStore *store, const char *id, GError **error)
   if (rc == SQLITE_DONE)
     g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_NOT_FOUND, "no client %s", id);
   else
-    db_fail (store, error, "cannot read the client");
+    mts_store_db_fail (store, error, "cannot read the client");
   return FALSE;
 }
 
@@ -1313,7 +1318,7 @@ static const char *const note_kinds[] = { "SOAP", "DAP", "BIRP", "free" };
 gboolean
 mts_store_note_add (MtsStore *store, MtsNote *n, GError **error)
 {
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
   g_autofree char *id = mts_uuid7_new ();
   const char *kind = n->template_kind ? n->template_kind : "free";
   gboolean kind_ok = FALSE;
@@ -1327,24 +1332,24 @@ mts_store_note_add (MtsStore *store, MtsNote *n, GError **error)
                    "a note's template is SOAP, DAP, BIRP or free, not '%s'", kind);
       return FALSE;
     }
-  if (!require_unlocked (store, error) || !client_exists (store, n->client_id, error)
+  if (!mts_store_require_unlocked (store, error) || !client_exists (store, n->client_id, error)
       || !mts_store_begin (store, error))
     return FALSE;
-  st = prepare (store, "INSERT INTO notes (id, created_at, updated_at, client_id, session_id, "
+  st = mts_store_prepare (store, "INSERT INTO notes (id, created_at, updated_at, client_id, session_id, "
                        "clinician_id, template_kind, body, ai_assisted, amends_id) VALUES "
                        "(?1, ?2, ?2, ?3, ?4, ?5, ?6, mts_encrypt(?7, 'notes.body:' || ?1), ?8, ?9)",
                 error);
   if (st == NULL)
     goto fail;
-  bind_text (st, 1, id);
-  bind_text (st, 2, at);
-  bind_text (st, 3, n->client_id);
-  bind_text (st, 4, nonempty (n->session_id));
-  bind_text (st, 5, nonempty (n->clinician_id));
-  bind_text (st, 6, kind);
-  bind_text (st, 7, n->body ? n->body : "");
+  mts_store_bind_text (st, 1, id);
+  mts_store_bind_text (st, 2, at);
+  mts_store_bind_text (st, 3, n->client_id);
+  mts_store_bind_text (st, 4, mts_store_nonempty (n->session_id));
+  mts_store_bind_text (st, 5, mts_store_nonempty (n->clinician_id));
+  mts_store_bind_text (st, 6, kind);
+  mts_store_bind_text (st, 7, n->body ? n->body : "");
   sqlite3_bind_int (st, 8, n->ai_assisted ? 1 : 0);
-  bind_text (st, 9, nonempty (n->amends_id));
+  mts_store_bind_text (st, 9, mts_store_nonempty (n->amends_id));
   if (!mts_store_step_done (store, st, error))
     {
       sqlite3_finalize (st);
@@ -1383,19 +1388,19 @@ note_from_row (sqlite3_stmt *st)
 {
   MtsNote *n = mts_note_new ();
 
-  n->id = column_dup (st, 0);
+  n->id = mts_store_column_dup (st, 0);
   n->version = sqlite3_column_int64 (st, 1);
-  n->created_at = column_dup (st, 2);
-  n->updated_at = column_dup (st, 3);
-  n->client_id = column_dup (st, 4);
-  n->session_id = column_dup (st, 5);
-  n->clinician_id = column_dup (st, 6);
-  n->template_kind = column_dup (st, 7);
-  n->body = column_dup (st, 8);
-  n->status = column_dup (st, 9);
-  n->signed_by = column_dup (st, 10);
-  n->signed_at = column_dup (st, 11);
-  n->amends_id = column_dup (st, 12);
+  n->created_at = mts_store_column_dup (st, 2);
+  n->updated_at = mts_store_column_dup (st, 3);
+  n->client_id = mts_store_column_dup (st, 4);
+  n->session_id = mts_store_column_dup (st, 5);
+  n->clinician_id = mts_store_column_dup (st, 6);
+  n->template_kind = mts_store_column_dup (st, 7);
+  n->body = mts_store_column_dup (st, 8);
+  n->status = mts_store_column_dup (st, 9);
+  n->signed_by = mts_store_column_dup (st, 10);
+  n->signed_at = mts_store_column_dup (st, 11);
+  n->amends_id = mts_store_column_dup (st, 12);
   n->ai_assisted = sqlite3_column_int (st, 13) != 0;
   return n;
 }
@@ -1408,16 +1413,16 @@ mts_store_note_get (MtsStore *store, const char *id, GError **error)
   MtsNote *n = NULL;
   int rc;
 
-  if (!require_unlocked (store, error) || (st = prepare (store, sql, error)) == NULL)
+  if (!mts_store_require_unlocked (store, error) || (st = mts_store_prepare (store, sql, error)) == NULL)
     return NULL;
-  bind_text (st, 1, id);
+  mts_store_bind_text (st, 1, id);
   rc = sqlite3_step (st);
   if (rc == SQLITE_ROW)
     n = note_from_row (st);
   else if (rc == SQLITE_DONE)
     g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_NOT_FOUND, "no note %s", id);
   else
-    db_fail (store, error, "cannot read the note");
+    mts_store_db_fail (store, error, "cannot read the note");
   sqlite3_finalize (st);
   return n;
 }
@@ -1427,10 +1432,10 @@ mts_store_note_update (MtsStore *store, const MtsNote *n, GError **error)
 {
   g_autoptr (MtsNote) cur = NULL;
   g_autoptr (GString) changed = g_string_new (NULL);
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
   sqlite3_stmt *st;
 
-  if (!require_unlocked (store, error) || !mts_store_begin (store, error))
+  if (!mts_store_require_unlocked (store, error) || !mts_store_begin (store, error))
     return FALSE;
   cur = mts_store_note_get (store, n->id, error);
   if (cur == NULL)
@@ -1452,16 +1457,16 @@ mts_store_note_update (MtsStore *store, const MtsNote *n, GError **error)
       mts_store_rollback (store);
       return TRUE;
     }
-  st = prepare (store, "UPDATE notes SET updated_at = ?2, "
+  st = mts_store_prepare (store, "UPDATE notes SET updated_at = ?2, "
                        "body = iif(?6, mts_encrypt(?3, 'notes.body:' || id), body), "
                        "template_kind = coalesce(?4, template_kind), ai_assisted = ?5 "
                        "WHERE id = ?1", error);
   if (st == NULL)
     goto fail;
-  bind_text (st, 1, n->id);
-  bind_text (st, 2, at);
-  bind_text (st, 3, n->body ? n->body : "");
-  bind_text (st, 4, n->template_kind);
+  mts_store_bind_text (st, 1, n->id);
+  mts_store_bind_text (st, 2, at);
+  mts_store_bind_text (st, 3, n->body ? n->body : "");
+  mts_store_bind_text (st, 4, n->template_kind);
   sqlite3_bind_int (st, 5, n->ai_assisted ? 1 : 0);
   sqlite3_bind_int (st, 6, g_strcmp0 (n->body, cur->body) != 0);
   if (!mts_store_step_done (store, st, error))
@@ -1484,10 +1489,10 @@ mts_store_note_sign (MtsStore *store, const char *id, GError **error)
 {
   g_autoptr (MtsNote) cur = NULL;
   g_autoptr (MtsClinician) signer = NULL;
-  g_autofree char *at = now_iso ();
+  g_autofree char *at = mts_store_now_iso ();
   sqlite3_stmt *st;
 
-  if (!require_unlocked (store, error) || !mts_store_begin (store, error))
+  if (!mts_store_require_unlocked (store, error) || !mts_store_begin (store, error))
     return FALSE;
   cur = mts_store_note_get (store, id, error);
   if (cur == NULL)
@@ -1512,13 +1517,13 @@ mts_store_note_sign (MtsStore *store, const char *id, GError **error)
                    "(%s) is not one", store->actor);
       goto fail;
     }
-  st = prepare (store, "UPDATE notes SET status = 'signed', signed_by = ?2, signed_at = ?3, "
+  st = mts_store_prepare (store, "UPDATE notes SET status = 'signed', signed_by = ?2, signed_at = ?3, "
                        "updated_at = ?3 WHERE id = ?1 AND status = 'draft'", error);
   if (st == NULL)
     goto fail;
-  bind_text (st, 1, id);
-  bind_text (st, 2, signer->id);
-  bind_text (st, 3, at);
+  mts_store_bind_text (st, 1, id);
+  mts_store_bind_text (st, 2, signer->id);
+  mts_store_bind_text (st, 3, at);
   if (!mts_store_step_done (store, st, error))
     {
       sqlite3_finalize (st);
@@ -1570,10 +1575,10 @@ mts_store_note_list (MtsStore *store, const char *client_id, GError **error)
   sqlite3_stmt *st;
   int rc;
 
-  if (!require_unlocked (store, error) || !client_exists (store, client_id, error)
-      || (st = prepare (store, sql, error)) == NULL)
+  if (!mts_store_require_unlocked (store, error) || !client_exists (store, client_id, error)
+      || (st = mts_store_prepare (store, sql, error)) == NULL)
     return NULL;
-  bind_text (st, 1, client_id);
+  mts_store_bind_text (st, 1, client_id);
   list = g_ptr_array_new_with_free_func ((GDestroyNotify) mts_note_free);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     g_ptr_array_add (list, note_from_row (st));
@@ -1581,7 +1586,7 @@ mts_store_note_list (MtsStore *store, const char *client_id, GError **error)
   if (rc != SQLITE_DONE)
     {
       g_ptr_array_unref (list);
-      db_fail (store, error, "cannot list the notes");
+      mts_store_db_fail (store, error, "cannot list the notes");
       return NULL;
     }
   return list;
