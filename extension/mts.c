@@ -40,7 +40,10 @@
 ** Every function that touches a key or a file is SQLITE_DIRECTONLY, so a
 ** view or trigger in a database of unknown origin cannot call it.
 **
-** The audit functions (mts_actor, mts_audit_*) are in mts-audit.c.
+** The audit functions (mts_actor, mts_audit_*) are in mts-audit.c.  Programs
+** that link these functions (mts-sqlite.h) hand over an unlocked keystore
+** through the internal mts_set_keystore(P), whose argument only
+** sqlite3_bind_pointer can supply.
 */
 #include <sqlite3ext.h>
 SQLITE_EXTENSION_INIT1
