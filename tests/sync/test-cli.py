@@ -836,8 +836,15 @@ def stock_shell_with_extension():
               "SELECT mts_decrypt(display_name, 'clients.display_name:' || id) FROM clients "
               "WHERE deleted = 0 ORDER BY 1;\n"
               "SELECT mts_audit_verify();\n")
-    p = subprocess.run([SQLITE3, "-batch", "practice.db"], capture_output=True, text=True,
-                       input=script, cwd=os.path.join(work, "practice"), env=BASE_ENV, timeout=60)
+    # In the sanitizer build the extension needs its runtime preloaded into
+    # the stock shell: .ci/run says how in MTS_SQLITE_WRAPPER, as for the SQL tests.
+    wrapper = shlex.split(os.environ.get("MTS_SQLITE_WRAPPER", ""))
+    env = dict(BASE_ENV)
+    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+        if k in os.environ:
+            env[k] = os.environ[k]
+    p = subprocess.run(wrapper + [SQLITE3, "-batch", "practice.db"], capture_output=True, text=True,
+                       input=script, cwd=os.path.join(work, "practice"), env=env, timeout=600)
     check(p.returncode == 0 and p.stderr == "", f"sqlite3: {p.stderr!r}")
     lines = p.stdout.splitlines()
     check(lines[0] == "1" and lines[-1] == "ok", f"unlock and verify: {lines!r}")
