@@ -216,7 +216,7 @@ CREATE TABLE documents (
   updated_at    TEXT NOT NULL,
   client_id     TEXT NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
   session_id    TEXT REFERENCES sessions (id) ON DELETE SET NULL,  -- e.g. the session a recording is of
-  file_name     BLOB  -- encrypted: names often say who and what ('Jane Doe - GP letter.pdf')
+  file_name     BLOB  -- encrypted: names often say who and what (a client's name, 'GP letter.pdf')
                 CHECK (file_name IS NULL OR (typeof(file_name) = 'blob' AND length(file_name) >= 47)),
   mime_type     TEXT,
   size_bytes    INTEGER NOT NULL CHECK (size_bytes >= 0),  -- of the plaintext
