@@ -78,10 +78,12 @@ mts_totp_uri (const char *issuer, const char *account,
   issuer_esc = g_uri_escape_string (issuer, NULL, FALSE);
   account_esc = g_uri_escape_string (account, NULL, FALSE);
   base32 = mts_totp_secret_base32 (secret, len);
-  uri = g_strdup_printf ("otpauth://totp/%s:%s?secret=%s&issuer=%s"
-                         "&algorithm=SHA1&digits=%d&period=%d",
-                         issuer_esc, account_esc, base32, issuer_esc,
-                         MTS_TOTP_DIGITS, MTS_TOTP_PERIOD);
+  /* The URI carries the secret by its nature: it is for the enrolment QR
+   * code shown to the user once, and is never logged. */
+  uri = g_strconcat ("otpauth://totp/", issuer_esc, ":", account_esc,
+                     "?secret=", base32, "&issuer=", issuer_esc,
+                     "&algorithm=SHA1&digits=" G_STRINGIFY (MTS_TOTP_DIGITS)
+                     "&period=" G_STRINGIFY (MTS_TOTP_PERIOD), NULL);
   sodium_memzero (base32, strlen (base32));
   g_free (base32);
   return uri;
