@@ -421,12 +421,8 @@ mts_store_document_add_full (MtsStore *store, MtsDocument *d, const char *source
   sqlite3_bind_blob (st, 8, hash, sizeof hash, SQLITE_TRANSIENT);
   /* Static: SQLite reads the key from here and keeps no copy of its own. */
   sqlite3_bind_blob (st, 9, key, sizeof key, SQLITE_STATIC);
-  if (!mts_store_step_done (store, st, error))
-    {
-      sqlite3_finalize (st);
-      goto out;
-    }
-  sqlite3_finalize (st);
+  if (!mts_store_step_finalize (store, st, error))
+    goto out;
   if (!mts_store_outbox_add (store, "documents", id, "upsert",
                              "client_id,session_id,file_name,mime_type,size_bytes,content_hash,"
                              "file_key", 0, at, error))
@@ -816,12 +812,8 @@ mts_store_document_delete (MtsStore *store, const char *id, GError **error)
     goto fail;
   mts_store_bind_text (st, 1, id);
   mts_store_bind_text (st, 2, at);
-  if (!mts_store_step_done (store, st, error))
-    {
-      sqlite3_finalize (st);
-      goto fail;
-    }
-  sqlite3_finalize (st);
+  if (!mts_store_step_finalize (store, st, error))
+    goto fail;
   if (!mts_store_outbox_add (store, "documents", id, "delete", NULL, version, at, error)
       || !mts_store_commit (store, error))
     goto fail;

@@ -20,6 +20,9 @@ void mts_store_rollback (MtsStore *store);
  * MTS_STORE_ERROR (LOCKED, SIGNED, else DB). */
 gboolean mts_store_step_done (MtsStore *store, sqlite3_stmt *st, GError **error);
 
+/* mts_store_step_done(), then finalizes @st whatever happened. */
+gboolean mts_store_step_finalize (MtsStore *store, sqlite3_stmt *st, GError **error);
+
 /* Queues a change of @table's row @row_id for sync, in the caller's
  * transaction.  @op is "upsert" or "delete"; @changed_columns is
  * comma-separated, NULL for a delete. */

@@ -452,8 +452,7 @@ insert_row (MtsStore *store, const Entity *e, gconstpointer rec, const char *id,
   mts_store_bind_text (st, 2, at);
   for (gsize i = 0; i < e->n_columns; i++)
     bind_column (st, (int) i + 3, &e->columns[i], rec);
-  ok = mts_store_step_done (store, st, error);
-  sqlite3_finalize (st);
+  ok = mts_store_step_finalize (store, st, error);
   return ok && mts_store_outbox_add (store, e->table, id, "upsert", columns->str, 0, at, error);
 }
 
@@ -494,8 +493,7 @@ update_row (MtsStore *store, const Entity *e, gconstpointer cur, gconstpointer w
   for (gsize i = 0; i < e->n_columns; i++)
     if (!column_equal (&e->columns[i], cur, wanted))
       bind_column (st, (int) i + 3, &e->columns[i], wanted);
-  ok = mts_store_step_done (store, st, error);
-  sqlite3_finalize (st);
+  ok = mts_store_step_finalize (store, st, error);
   return ok && mts_store_outbox_add (store, e->table, HEAD (cur)->id, "upsert", changed->str,
                                      HEAD (cur)->version, at, error);
 }
@@ -520,8 +518,7 @@ tombstone_row (MtsStore *store, const Entity *e, const char *id, gint64 version,
     return FALSE;
   mts_store_bind_text (st, 1, id);
   mts_store_bind_text (st, 2, at);
-  ok = mts_store_step_done (store, st, error);
-  sqlite3_finalize (st);
+  ok = mts_store_step_finalize (store, st, error);
   return ok && mts_store_outbox_add (store, e->table, id, "delete", NULL, version, at, error);
 }
 
@@ -573,8 +570,7 @@ detach_rows (MtsStore *store, const char *table, const char *column, const char 
         return FALSE;
       mts_store_bind_text (st, 1, ids->pdata[i]);
       mts_store_bind_text (st, 2, at);
-      ok = mts_store_step_done (store, st, error);
-      sqlite3_finalize (st);
+      ok = mts_store_step_finalize (store, st, error);
       if (!ok || !mts_store_outbox_add (store, table, ids->pdata[i], "upsert", column,
                                         g_array_index (versions, gint64, i), at, error))
         return FALSE;
@@ -1869,8 +1865,7 @@ mts_store_ai_consent_set (MtsStore *store, const char *client_id, gboolean conse
           mts_store_bind_text (st, 2, at);
           sqlite3_bind_int (st, 3, consented ? 1 : 0);
           mts_store_bind_text (st, 4, actor);
-          ok = mts_store_step_done (store, st, error);
-          sqlite3_finalize (st);
+          ok = mts_store_step_finalize (store, st, error);
           if (!ok || !mts_store_outbox_add (store, "ai_consents", existing, "upsert",
                                             "deleted,client_id,consented,recorded_at,recorded_by",
                                             version, at, error))

@@ -265,6 +265,15 @@ mts_store_require_unlocked (MtsStore *store, GError **error)
 }
 
 gboolean
+mts_store_step_finalize (MtsStore *store, sqlite3_stmt *st, GError **error)
+{
+  gboolean ok = mts_store_step_done (store, st, error);
+
+  sqlite3_finalize (st);
+  return ok;
+}
+
+gboolean
 mts_store_begin (MtsStore *store, GError **error)
 {
   return exec (store, "BEGIN IMMEDIATE", error);
@@ -678,12 +687,8 @@ mts_store_clinician_add (MtsStore *store, MtsClinician *c, GError **error)
   mts_store_bind_text (st, 3, c->display_name);
   mts_store_bind_text (st, 4, c->email);
   mts_store_bind_text (st, 5, c->role);
-  if (!mts_store_step_done (store, st, error))
-    {
-      sqlite3_finalize (st);
-      goto fail;
-    }
-  sqlite3_finalize (st);
+  if (!mts_store_step_finalize (store, st, error))
+    goto fail;
   if (!mts_store_outbox_add (store, "clinicians", id, "upsert", "display_name,email,role", 0, at, error)
       || !mts_store_commit (store, error))
     goto fail;
@@ -851,12 +856,8 @@ mts_store_client_add (MtsStore *store, MtsClient *c, GError **error)
   mts_store_bind_text (st, 11, mts_store_nonempty (c->gp_details));
   mts_store_bind_text (st, 12, mts_store_nonempty (c->emergency_contact));
   mts_store_bind_text (st, 13, mts_store_nonempty (c->last_contact_at));
-  if (!mts_store_step_done (store, st, error))
-    {
-      sqlite3_finalize (st);
-      goto fail;
-    }
-  sqlite3_finalize (st);
+  if (!mts_store_step_finalize (store, st, error))
+    goto fail;
   if (!mts_store_outbox_add (store, "clients", id, "upsert",
                    "display_name,date_of_birth,email,phone,address,gp_details,emergency_contact,"
                    "status,last_contact_at,clinician_id", 0, at, error)
@@ -1012,12 +1013,8 @@ mts_store_client_update (MtsStore *store, const MtsClient *c, GError **error)
   for (int i = 0; i < 7; i++)
     mts_store_bind_text (st, 10 + i, fields[i].wanted);
   mts_store_bind_text (st, 17, phone);
-  if (!mts_store_step_done (store, st, error))
-    {
-      sqlite3_finalize (st);
-      goto fail;
-    }
-  sqlite3_finalize (st);
+  if (!mts_store_step_finalize (store, st, error))
+    goto fail;
   name_changed = g_strcmp0 (c->display_name, cur->display_name) != 0;
   if (!mts_store_outbox_add (store, "clients", c->id, "upsert", changed->str, cur->version, at, error)
       || !mts_store_commit (store, error))
@@ -1102,12 +1099,8 @@ mts_store_client_delete (MtsStore *store, const char *id, GError **error)
       if ((st = mts_store_prepare (store, sql, error)) == NULL)
         goto fail;
       mts_store_bind_text (st, 1, id);
-      if (!mts_store_step_done (store, st, error))
-        {
-          sqlite3_finalize (st);
-          goto fail;
-        }
-      sqlite3_finalize (st);
+      if (!mts_store_step_finalize (store, st, error))
+        goto fail;
     }
   /* The client's row stays as a tombstone for sync, with nothing readable. */
   st = mts_store_prepare (store, "UPDATE clients SET deleted = 1, updated_at = ?2, display_name = NULL, "
@@ -1118,12 +1111,8 @@ mts_store_client_delete (MtsStore *store, const char *id, GError **error)
     goto fail;
   mts_store_bind_text (st, 1, id);
   mts_store_bind_text (st, 2, at);
-  if (!mts_store_step_done (store, st, error))
-    {
-      sqlite3_finalize (st);
-      goto fail;
-    }
-  sqlite3_finalize (st);
+  if (!mts_store_step_finalize (store, st, error))
+    goto fail;
   if (!mts_store_outbox_add (store, "clients", id, "delete", NULL, cur->version, at, error)
       || !mts_store_commit (store, error))
     goto fail;
@@ -1350,12 +1339,8 @@ mts_store_note_add (MtsStore *store, MtsNote *n, GError **error)
   mts_store_bind_text (st, 7, n->body ? n->body : "");
   sqlite3_bind_int (st, 8, n->ai_assisted ? 1 : 0);
   mts_store_bind_text (st, 9, mts_store_nonempty (n->amends_id));
-  if (!mts_store_step_done (store, st, error))
-    {
-      sqlite3_finalize (st);
-      goto fail;
-    }
-  sqlite3_finalize (st);
+  if (!mts_store_step_finalize (store, st, error))
+    goto fail;
   if (!mts_store_outbox_add (store, "notes", id, "upsert",
                    "client_id,session_id,clinician_id,template_kind,body,ai_assisted,amends_id",
                    0, at, error)
@@ -1469,12 +1454,8 @@ mts_store_note_update (MtsStore *store, const MtsNote *n, GError **error)
   mts_store_bind_text (st, 4, n->template_kind);
   sqlite3_bind_int (st, 5, n->ai_assisted ? 1 : 0);
   sqlite3_bind_int (st, 6, g_strcmp0 (n->body, cur->body) != 0);
-  if (!mts_store_step_done (store, st, error))
-    {
-      sqlite3_finalize (st);
-      goto fail;
-    }
-  sqlite3_finalize (st);
+  if (!mts_store_step_finalize (store, st, error))
+    goto fail;
   if (!mts_store_outbox_add (store, "notes", n->id, "upsert", changed->str, cur->version, at, error)
       || !mts_store_commit (store, error))
     goto fail;
@@ -1524,12 +1505,8 @@ mts_store_note_sign (MtsStore *store, const char *id, GError **error)
   mts_store_bind_text (st, 1, id);
   mts_store_bind_text (st, 2, signer->id);
   mts_store_bind_text (st, 3, at);
-  if (!mts_store_step_done (store, st, error))
-    {
-      sqlite3_finalize (st);
-      goto fail;
-    }
-  sqlite3_finalize (st);
+  if (!mts_store_step_finalize (store, st, error))
+    goto fail;
   if (!mts_store_outbox_add (store, "notes", id, "upsert", "status,signed_by,signed_at", cur->version, at,
                    error)
       || !mts_store_commit (store, error))
