@@ -424,6 +424,8 @@ class Server:
         self._n = 0              # curl temp-file counter
         self.users = []          # every User made, for the at-rest checks
         self.tokens = set()      # every token the server handed out
+        self.answered = 0        # responses curl got
+        self.protocol_misses = []  # ...of which without MTS-Protocol: 1
 
     @property
     def db_path(self):
@@ -635,6 +637,10 @@ class Server:
             pass
         r = Response(p.returncode, p.stderr.decode("utf-8", "replace"), raw, head,
                      p.stdout.decode("ascii", "replace"))
+        if r.status is not None:
+            self.answered += 1
+            if r.header("mts-protocol") != "1":
+                self.protocol_misses.append(f"{method} {path} -> {r.status}")
         if isinstance(r.json, dict):
             for k in ("access_token", "refresh_token"):
                 if isinstance(r.json.get(k), str):

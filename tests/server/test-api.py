@@ -1252,6 +1252,14 @@ def shutdown_with_stalled_client():
 # ---------------------------------------------------------------------------
 # What the shared server leaves behind
 
+@case
+def protocol_header_on_every_response():
+    """every response the shared server gave (errors included) carried MTS-Protocol: 1"""
+    srv = main_server()
+    check(srv.answered > 100, f"only {srv.answered} responses so far")
+    check(not srv.protocol_misses, "responses without MTS-Protocol: 1:\n" + "\n".join(srv.protocol_misses[:30]))
+
+
 def scan_files(folder, needles):
     """(path, needle) for every needle found in a file under @folder."""
     found = []
@@ -1348,8 +1356,13 @@ def audit_log_verifies():
     rc, out, err = srv.admin("audit-verify")
     check(rc == 0, f"audit-verify: exit {rc}\n{out}{err}")
     table, events = audit_table(srv.db_path)
-    check(any(e == "login" for e in events), f"no login event among {sorted(set(events))}")
-    check(any("fail" in e for e in events), f"no failed-login event among {sorted(set(events))}")
+    kinds = sorted(set(events))
+    for what, pred in (("a login", lambda e: e == "login"),
+                       ("a failed login", lambda e: "login" in e and "fail" in e),
+                       ("a refused audit-head regression", lambda e: "regress" in e),
+                       ("a replayed refresh token", lambda e: "reuse" in e or "replay" in e),
+                       ("a device revocation", lambda e: "revoke" in e)):
+        check(any(pred(e) for e in events), f"no entry for {what} among {kinds}")
     # Tamper with a copy: change one entry in the middle.
     copy_dir = os.path.join(scratch.path, "tampered")
     shutil.copytree(srv.dir, copy_dir)
