@@ -152,11 +152,11 @@ device_id_valid (const char *s)
 
 #define CHECK_SLUG(a, s) \
   if (!slug_valid (s)) \
-    return usage_error (a, "“%s” is not a practice slug: 2 to 63 of a-z, 0-9 and '-', " \
+    return usage_error (a, "\"%s\" is not a practice slug: 2 to 63 of a-z, 0-9 and '-', " \
                            "not starting with '-'", s)
 #define CHECK_USERNAME(a, s) \
   if (!username_valid (s)) \
-    return usage_error (a, "“%s” is not a username: 1 to 64 of a-z, 0-9, '.', '_', '@' " \
+    return usage_error (a, "\"%s\" is not a username: 1 to 64 of a-z, 0-9, '.', '_', '@' " \
                            "and '-', not starting with '-'", s)
 
 /* ---- finding things ---- */
@@ -168,7 +168,7 @@ get_practice (Admin *a, const char *slug, MtsPracticeRow *out, GError **error)
 
   if (found == MTS_STORAGE_NOT_FOUND)
     g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_NOT_FOUND,
-                 "there is no practice with the slug “%s”", slug);
+                 "there is no practice with the slug \"%s\"", slug);
   return found == MTS_STORAGE_FOUND;
 }
 
@@ -180,7 +180,7 @@ get_user (Admin *a, const MtsPracticeRow *practice, const char *username,
 
   if (found == MTS_STORAGE_NOT_FOUND)
     g_set_error (error, ADMIN_ERROR, ADMIN_ERROR_NOT_FOUND,
-                 "practice “%s” has no user “%s”", practice->slug, username);
+                 "practice \"%s\" has no user \"%s\"", practice->slug, username);
   return found == MTS_STORAGE_FOUND;
 }
 
@@ -502,7 +502,7 @@ cmd_practice_create (Admin *a, char **argv)
   if (found == MTS_STORAGE_FOUND)
     {
       g_set_error (&error, ADMIN_ERROR, ADMIN_ERROR_EXISTS,
-                   "the slug “%s” is taken (practice %s)", slug, existing.id);
+                   "the slug \"%s\" is taken (practice %s)", slug, existing.id);
       return fail (a, error);
     }
 
@@ -527,7 +527,7 @@ cmd_practice_create (Admin *a, char **argv)
       if (g_error_matches (error, MTS_STORAGE_ERROR, MTS_STORAGE_ERROR_EXISTS))
         {
           g_clear_error (&error);
-          g_set_error (&error, ADMIN_ERROR, ADMIN_ERROR_EXISTS, "the slug “%s” is taken", slug);
+          g_set_error (&error, ADMIN_ERROR, ADMIN_ERROR_EXISTS, "the slug \"%s\" is taken", slug);
         }
       return fail (a, error);
     }
@@ -604,7 +604,7 @@ cmd_user_add (Admin *a, char **argv)
   CHECK_SLUG (a, slug);
   CHECK_USERNAME (a, username);
   if (!role_valid (role))
-    return usage_error (a, "“%s” is not a role: clinician, practice_admin or support", role);
+    return usage_error (a, "\"%s\" is not a role: clinician, practice_admin or support", role);
 
   if (!get_practice (a, slug, &practice, &error))
     return fail (a, error);
@@ -614,7 +614,7 @@ cmd_user_add (Admin *a, char **argv)
   if (found == MTS_STORAGE_FOUND)
     {
       g_set_error (&error, ADMIN_ERROR, ADMIN_ERROR_EXISTS,
-                   "practice “%s” already has a user “%s”", slug, username);
+                   "practice \"%s\" already has a user \"%s\"", slug, username);
       return fail (a, error);
     }
 
@@ -662,7 +662,7 @@ cmd_user_add (Admin *a, char **argv)
         {
           g_clear_error (&error);
           g_set_error (&error, ADMIN_ERROR, ADMIN_ERROR_EXISTS,
-                       "practice “%s” already has a user “%s”", slug, username);
+                       "practice \"%s\" already has a user \"%s\"", slug, username);
         }
       goto out;
     }
@@ -868,7 +868,7 @@ cmd_device_revoke (Admin *a, char **argv)
 
 not_found:
   g_set_error (&error, ADMIN_ERROR, ADMIN_ERROR_NOT_FOUND,
-               "practice “%s” has no device %s", slug, device_id);
+               "practice \"%s\" has no device %s", slug, device_id);
   return fail (a, error);
 }
 
@@ -939,7 +939,7 @@ mts_server_admin_run (const MtsServerConfig *config, MtsStorage *storage,
 
   if (cmd == NULL)
     {
-      fprintf (stderr, "mts-server: unknown command “%s”\n", command != NULL ? command : "");
+      fprintf (stderr, "mts-server: unknown command \"%s\"\n", command != NULL ? command : "");
       return EXIT_USAGE;
     }
   a.config = config;
@@ -960,7 +960,7 @@ mts_server_admin_run (const MtsServerConfig *config, MtsStorage *storage,
       else if (options && cmd->takes_no_qr && strcmp (argv[i], "--no-qr") == 0)
         a.no_qr = TRUE;
       else if (options && argv[i][0] == '-' && argv[i][1] != '\0')
-        return usage_error (&a, "unknown option “%s”", argv[i]);
+        return usage_error (&a, "unknown option \"%s\"", argv[i]);
       else
         args[n++] = argv[i];
     }

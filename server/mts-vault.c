@@ -253,7 +253,7 @@ mts_vault_open (const char *dir, const char *passphrase, gsize passphrase_len,
       return NULL;
     }
   memcpy (vault->audit_key,
-          mts_keystore_subkey (server, mts_keystore_primary_id (server), MTS_PURPOSE_AUDIT),
+          mts_keystore_subkey (server, PASSPHRASE_KEY_ID, MTS_PURPOSE_AUDIT),
           MTS_KEY_BYTES);
   vault->dir = g_strdup (dir);
   vault->server = server;

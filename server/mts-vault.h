@@ -1,9 +1,14 @@
 /* mts-vault.h — the server's key vault: a directory of keystores in the
  * extension's format (extension/mts-keystore.h), outside the database.
  *
- *   <dir>/server.mtskey        the server's own keys: the audit-log MAC key,
- *                              and the secret each practice keystore's
- *                              passphrase is derived from
+ *   <dir>/server.mtskey        the server's own keys: key 1's audit subkey
+ *                              MACs the server audit log (pinned to key 1,
+ *                              as entries name no key id, so rotating the
+ *                              server keystore never breaks the chain), and
+ *                              key 1's field subkey is the secret each
+ *                              practice keystore's passphrase is derived
+ *                              from (its only use: the server keystore
+ *                              seals nothing)
  *   <dir>/<practice id>.mtskey one per practice: seals that practice's
  *                              sensitive record fields and TOTP secrets
  *   <dir>/<name>.mtskey.log    each keystore's hash-chained key-access log
@@ -60,7 +65,8 @@ char *mts_vault_unseal (MtsVault *vault, const char *practice_id, const char *co
 /* Wipes and frees a plaintext from mts_vault_unseal.  NULL is allowed. */
 void mts_vault_plain_free (char *plain);
 
-/* The server audit log's MAC key (32 bytes, owned by @vault). */
+/* The server audit log's MAC key: server key 1's audit subkey (32 bytes,
+ * owned by @vault). */
 const guint8 *mts_vault_audit_key (MtsVault *vault);
 
 /* Appends @event with @detail (no secrets) to the key-access log of the

@@ -825,7 +825,7 @@ test_reset_2fa (Fixture *f, gconstpointer data)
 
   {
     g_auto(Run) r = run_admin (f, "user-reset-2fa", SLUG, "cy", NULL);
-    assert_fails (&r, 1, "no user “cy”");
+    assert_fails (&r, 1, "no user \"cy\"");
   }
   g_assert_cmpint (audit_count (f), ==, 4);
 }
