@@ -88,6 +88,9 @@ static long opt_ops_per_push = 100;
 static long opt_push_requests = 300;
 static long opt_pull_limit = 1000;
 static long opt_pull_min_records = 200000;
+static long opt_paced_push_rate = 5000;
+static long opt_paced_pull_rate = 20000;
+static long opt_paced_seconds = 15;
 
 /* --- a growable buffer ------------------------------------------------ */
 
@@ -144,8 +147,8 @@ typedef struct {
   GArray *latencies;                  /* double, seconds */
   long items;
   long new_connections;
-  long late;                          /* paced: requests sent over 1 ms late */
-  double scheduled;                   /* paced: when the request was due, else 0 */
+  long late;                          /* paced: requests sent late */
+  double scheduled;                   /* paced: when a late request was due, else 0 */
   double bytes_sent, bytes_received;
   double t_start, t_end;
 } Device;
@@ -267,12 +270,8 @@ request (Device *d, const char *path, gboolean auth, const char *body, size_t le
   curl_easy_getinfo (d->curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
   /* A paced request that had to wait for the device's previous one counts
    * from when it was due (no coordinated omission). */
-  if (d->scheduled > 0 && d->scheduled < t0)
-    {
-      if (t0 - d->scheduled > 1e-3)
-        d->late++;
-      t0 = d->scheduled;
-    }
+  if (d->scheduled > 0)
+    t0 = d->scheduled;
   g_array_append_val (d->latencies, (double) { t1 - t0 });
   d->new_connections += connects;
   d->bytes_sent += (double) up;
@@ -746,11 +745,17 @@ device_thread (void *data)
 
       for (double due = w->first; due < w->until; due = w->first + w->interval * ++k)
         {
+          /* Late: the previous request was answered after this one was due. */
+          d->scheduled = 0;
           if (bench_now () < due)
             sleep_until (due);
+          else
+            {
+              d->scheduled = due;
+              d->late++;
+            }
           if (k == 0)
             d->t_start = bench_now ();
-          d->scheduled = due;
           if (w->kind == PHASE_PUSH)
             push_one (d, &d->bodies[k], parser);
           else
@@ -841,16 +846,17 @@ phase_reset (Device *d)
   g_array_set_size (d->latencies, 0);
   d->items = 0;
   d->new_connections = 0;
+  d->late = 0;
   d->bytes_sent = d->bytes_received = 0;
 }
 
 /* Prints one result line over devices 0..@n-1. */
 static void
 report (const char *type, const char *phase, guint n, double seconds, double server_cpu,
-        double client_cpu)
+        double client_cpu, double rate, double interval)
 {
   g_autoptr(GArray) all = g_array_new (FALSE, FALSE, sizeof (double));
-  long items = 0, connects = 0;
+  long items = 0, connects = 0, late = 0;
   double sent = 0, received = 0, sum = 0;
   const double *v;
   size_t count;
@@ -860,6 +866,7 @@ report (const char *type, const char *phase, guint n, double seconds, double ser
       g_array_append_vals (all, devices[i].latencies->data, devices[i].latencies->len);
       items += devices[i].items;
       connects += devices[i].new_connections;
+      late += devices[i].late;
       sent += devices[i].bytes_sent;
       received += devices[i].bytes_received;
     }
@@ -872,12 +879,13 @@ report (const char *type, const char *phase, guint n, double seconds, double ser
           "\"items\": %ld, \"seconds\": %.6f, \"min_ms\": %.3f, \"p50_ms\": %.3f, "
           "\"p90_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f, \"mean_ms\": %.3f, "
           "\"new_connections\": %ld, \"server_cpu_s\": %.2f, \"client_cpu_s\": %.2f, "
-          "\"bytes_sent\": %.0f, \"bytes_received\": %.0f}\n",
+          "\"bytes_sent\": %.0f, \"bytes_received\": %.0f, \"rate\": %.0f, "
+          "\"interval_s\": %.4f, \"late\": %ld}\n",
           type, phase, n, count, items, seconds,
           count ? v[0] * 1e3 : 0, percentile (v, count, 50) * 1e3,
           percentile (v, count, 90) * 1e3, percentile (v, count, 99) * 1e3,
           count ? v[count - 1] * 1e3 : 0, count ? sum / (double) count * 1e3 : 0,
-          connects, server_cpu, client_cpu, sent, received);
+          connects, server_cpu, client_cpu, sent, received, rate, interval, late);
   fflush (stdout);
 }
 
@@ -893,16 +901,24 @@ warm (guint n)
     }
 }
 
+/* A phase with @n devices: a closed loop if @rate is 0, else paced, the n
+ * devices together offering @rate ops or records a second for @duration
+ * seconds, each device at a fixed interval from a random start within its
+ * first interval. */
 static void
-run_phase (PhaseKind kind, guint n)
+run_phase (PhaseKind kind, guint n, double rate, double duration)
 {
   g_autofree pthread_t *threads = g_new0 (pthread_t, n);
   g_autofree Work *work = g_new0 (Work, n);
   double t_start = G_MAXDOUBLE, t_end = 0, server0, server1, client0, client1;
+  double per_request = kind == PHASE_PUSH ? opt_ops_per_push : opt_pull_limit;
+  double interval = rate > 0 ? n * per_request / rate : 0;
+  guint64 offsets = 20240601;
 
   if (kind == PHASE_PUSH)
     {
-      long per_device = (opt_push_requests + (long) n - 1) / (long) n;
+      long per_device = rate > 0 ? (long) (duration / interval) + 1
+                                 : (opt_push_requests + (long) n - 1) / (long) n;
 
       for (guint i = 0; i < n; i++)
         {
@@ -933,6 +949,17 @@ run_phase (PhaseKind kind, guint n)
       if (pthread_create (&threads[i], NULL, device_thread, &work[i]) != 0)
         bench_die ("pthread_create failed");
     }
+  if (rate > 0)
+    {
+      double t0 = bench_now () + 0.05;
+
+      for (guint i = 0; i < n; i++)
+        {
+          work[i].interval = interval;
+          work[i].first = t0 + interval * (double) (splitmix64 (&offsets) >> 11) / 0x1p53;
+          work[i].until = t0 + duration;
+        }
+    }
   server0 = cpu_server ();
   client0 = cpu_self ();
   pthread_barrier_wait (&barrier);
@@ -947,8 +974,9 @@ run_phase (PhaseKind kind, guint n)
       t_start = MIN (t_start, devices[i].t_start);
       t_end = MAX (t_end, devices[i].t_end);
     }
-  report ("phase", kind == PHASE_PUSH ? "push" : "pull", n, t_end - t_start,
-          server0 >= 0 && server1 >= 0 ? server1 - server0 : -1, client1 - client0);
+  report (rate > 0 ? "paced" : "phase", kind == PHASE_PUSH ? "push" : "pull", n,
+          t_end - t_start, server0 >= 0 && server1 >= 0 ? server1 - server0 : -1,
+          client1 - client0, rate, interval);
 
   if (kind == PHASE_PUSH)
     for (guint i = 0; i < n; i++)
@@ -991,7 +1019,7 @@ seed (void)
         g_free (body.data);
     }
   report ("seed", "push", 1, bench_now () - t0, server0 >= 0 ? cpu_server () - server0 : -1,
-          cpu_self () - client0);
+          cpu_self () - client0, 0, 0);
   practice_records = d->items;
 
   expect_status (d, request (d, "/v1/sync/pull?after=0&limit=1", TRUE, NULL, 0), 200, "pull");
@@ -1082,6 +1110,9 @@ main (int argc, char **argv)
       else if (strcmp (a, "--push-requests") == 0) opt_push_requests = long_arg (a, v, 1);
       else if (strcmp (a, "--pull-limit") == 0) opt_pull_limit = long_arg (a, v, 1);
       else if (strcmp (a, "--pull-min-records") == 0) opt_pull_min_records = long_arg (a, v, 0);
+      else if (strcmp (a, "--paced-push-rate") == 0) opt_paced_push_rate = long_arg (a, v, 0);
+      else if (strcmp (a, "--paced-pull-rate") == 0) opt_paced_pull_rate = long_arg (a, v, 0);
+      else if (strcmp (a, "--paced-seconds") == 0) opt_paced_seconds = long_arg (a, v, 1);
       else
         bench_die ("unknown argument %s (see the comment at the top of bench-server.c)", a);
       if (v == NULL)
@@ -1121,6 +1152,8 @@ main (int argc, char **argv)
   printf ("{\"type\": \"param\", \"name\": \"pull_limit\", \"value\": %ld}\n", opt_pull_limit);
   printf ("{\"type\": \"param\", \"name\": \"pull_min_records\", \"value\": %ld}\n",
           opt_pull_min_records);
+  printf ("{\"type\": \"param\", \"name\": \"paced_seconds\", \"value\": %ld}\n",
+          opt_paced_seconds);
   fflush (stdout);
 
   read_users (max_n);
@@ -1133,7 +1166,7 @@ main (int argc, char **argv)
   for (guint i = 0; i < max_n; i++)
     login (&devices[i]);
   report ("login", "login", max_n, bench_now () - t0,
-          server0 >= 0 ? cpu_server () - server0 : -1, cpu_self () - client0);
+          server0 >= 0 ? cpu_server () - server0 : -1, cpu_self () - client0, 0, 0);
 
   seed ();
   printf ("{\"type\": \"param\", \"name\": \"practice_records\", \"value\": %ld}\n",
@@ -1141,9 +1174,13 @@ main (int argc, char **argv)
   fflush (stdout);
 
   for (guint i = 0; i < n_ns; i++)
-    run_phase (PHASE_PULL, ns[i]);
+    run_phase (PHASE_PULL, ns[i], 0, 0);
+  if (opt_paced_pull_rate > 0)
+    run_phase (PHASE_PULL, max_n, opt_paced_pull_rate, opt_paced_seconds);
   for (guint i = 0; i < n_ns; i++)
-    run_phase (PHASE_PUSH, ns[i]);
+    run_phase (PHASE_PUSH, ns[i], 0, 0);
+  if (opt_paced_push_rate > 0)
+    run_phase (PHASE_PUSH, max_n, opt_paced_push_rate, opt_paced_seconds);
 
   for (guint i = 0; i < n_devices; i++)
     {

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "mts-merge.h"
-#include "mts-server-tables.h"
+#include "mts-sync-tables.h"
 
 #define UUID_LEN 36
 #define MAC_HEX_LEN 64

@@ -1,4 +1,6 @@
-/* mts-server-tables.h — what the sync API accepts: the synced tables, their
+/* mts-sync-tables.h — the sync protocol's view of the practice schema,
+ * shared by the server (what it accepts) and the sync engine (what it
+ * sends and applies): the synced tables, their
  * fields, each field's type, whether it is sensitive (sealed with the
  * practice key before it reaches the server's database, withheld from
  * support users) and whether concurrent edits to it merge line-wise.
@@ -8,7 +10,7 @@
  * fields), blind indexes (keyed with the device's own key) and the
  * documents' file key and content hash (wrapped by the device's key; file
  * bodies do not sync through this API).  A test checks the mirror against
- * the schema (tests/server/test-tables.c).
+ * the schema (tests/schema/test-sync-tables.c).
  */
 #pragma once
 

@@ -1,7 +1,7 @@
-/* mts-server-tables.c — the synced tables (see mts-server-tables.h). */
+/* mts-sync-tables.c — the synced tables (see mts-sync-tables.h). */
 #define G_LOG_DOMAIN "mts-server"
 
-#include "mts-server-tables.h"
+#include "mts-sync-tables.h"
 
 #include <string.h>
 

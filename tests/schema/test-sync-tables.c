@@ -1,11 +1,11 @@
-/* test-tables.c — the sync API's table registry (server/mts-server-tables.c)
+/* test-tables.c — the sync API's table registry (server/mts-sync-tables.c)
  * mirrors the practice schema (schema/0001-initial.sql): the same tables and
  * columns, minus what stays on a device, and every column the schema
  * encrypts is sensitive on the server too (and no other). */
 #include <glib.h>
 #include <string.h>
 
-#include "mts-server-tables.h"
+#include "mts-sync-tables.h"
 
 static const char *const local_only[] = {
   "id", "version", "deleted", "email_bidx", "phone_bidx", "file_key", "content_hash", NULL
