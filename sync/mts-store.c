@@ -784,8 +784,8 @@ mts_store_nonempty (const char *s)
 /* The form of a phone number that its blind index is made of: its digits,
  * with a leading + kept, so "07700 900-123" and "07700900123" match.
  * (transfer full) (nullable) */
-static char *
-phone_key (const char *phone)
+char *
+mts_store_phone_key (const char *phone)
 {
   GString *s;
 
@@ -824,7 +824,7 @@ mts_store_client_add (MtsStore *store, MtsClient *c, GError **error)
 {
   g_autofree char *at = mts_store_now_iso ();
   g_autofree char *id = mts_uuid7_new ();
-  g_autofree char *phone = phone_key (c->phone);
+  g_autofree char *phone = mts_store_phone_key (c->phone);
   sqlite3_stmt *st;
 
   if (!mts_store_require_unlocked (store, error) || !check_client (c, error) || !mts_store_begin (store, error))
@@ -947,7 +947,7 @@ mts_store_client_update (MtsStore *store, const MtsClient *c, GError **error)
   g_autoptr (GString) changed = g_string_new (NULL);
   g_autofree char *at = mts_store_now_iso ();
   g_autofree char *sql = NULL;
-  g_autofree char *phone = phone_key (c->phone);
+  g_autofree char *phone = mts_store_phone_key (c->phone);
   gboolean name_changed;
   sqlite3_stmt *st;
   int n = 0;
@@ -1265,7 +1265,7 @@ mts_store_client_search (MtsStore *store, const char *text, GError **error)
     return mts_store_client_list (store, error);
   needle = g_utf8_casefold (text, -1);
   g_strstrip (needle);
-  phone = phone_key (text);
+  phone = mts_store_phone_key (text);
   if (!bidx_lookup (store, "email", text, exact, error)
       || !bidx_lookup (store, "phone", phone, exact, error))
     return NULL;
