@@ -27,31 +27,44 @@
  *          e-mail, phone and address: all sealed by the server), the rest
  *          notes with 1 KiB bodies (sealed) on those clients.  Every op
  *          must come back `applied`.
+ *   paced  the largest N devices pulling, then pushing, at a fixed pace
+ *          for --paced-seconds: together they offer --paced-pull-rate
+ *          records and --paced-push-rate ops a second (by default the
+ *          issue's throughput targets), each device one request every
+ *          N * (page or push size) / rate seconds from a random start
+ *          within its first interval.  A request that falls due before the
+ *          device's previous one is answered is sent at once and counted
+ *          `late`, and its latency counts from when it was due, so a slow
+ *          server cannot hide its queue (no coordinated omission).
  *
- * In the timed phases every device starts at once (a barrier) and sends its
- * next request as soon as the last is answered: a closed loop, no think
- * time.  Push bodies are built before the phase starts.  Before each phase
- * every device sends GET /v1/health, so that the phase starts on open
- * connections; each phase reports how many new connections it needed (0
- * means every request reused its device's connection).  Latency is from
+ * In the other timed phases every device starts at once (a barrier) and
+ * sends its next request as soon as the last is answered: a closed loop,
+ * no think time.  Push bodies are built before the phase starts.  Before
+ * each phase every device sends GET /v1/health, so that the phase starts on
+ * open connections; each phase reports how many new connections it needed
+ * (0: every request reused its device's connection).  Latency is from
  * handing the request to libcurl to having the whole response.
  *
  * Output: one JSON object per line on stdout, read by bench/gen-server.py:
  *   {"type": "version", "component": ..., "version": ...}
  *   {"type": "param", "name": ..., "value": ...}
- *   {"type": "login" | "seed" | "phase", "phase": "push" | "pull", "devices": N,
- *    "requests", "items" (ops applied or records pulled), "seconds" (wall),
- *    "min_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms", "mean_ms",
- *    "new_connections", "server_cpu_s", "client_cpu_s", "bytes_sent",
- *    "bytes_received"}
+ *   {"type": "login" | "seed" | "phase" | "paced", "phase": "push" | "pull",
+ *    "devices": N, "requests", "items" (ops applied or records pulled),
+ *    "seconds" (wall), "min_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms",
+ *    "mean_ms", "new_connections", "server_cpu_s", "client_cpu_s",
+ *    "bytes_sent", "bytes_received", "rate" (paced: offered a second, else
+ *    0), "interval_s" (paced: each device's), "late"}
+ * Percentiles are nearest-rank over every request of the phase.
  * server_cpu_s is the server process's user + system time over the phase
  * (from /proc/PID/stat, with --server-pid), client_cpu_s this program's.
  *
  * Usage: bench-server --url https://127.0.0.1:PORT --cacert CA.pem
  *          --users FILE --practice SLUG [--server-pid PID]
  *          [--devices 1,10,50] [--seed-records 20000] [--ops-per-push 100]
- *          [--push-requests 300] [--pull-limit 1000]
- *          [--pull-min-records 200000]
+ *          [--push-requests 1000] [--pull-limit 1000]
+ *          [--pull-min-records 200000] [--paced-seconds 15]
+ *          [--paced-push-rate 5000] [--paced-pull-rate 20000]
+ * (a rate of 0 leaves that paced phase out).
  * FILE has one device's user a line: USERNAME PASSWORD BASE32-TOTP-SECRET;
  * it needs as many lines as the largest N.
  */
@@ -85,7 +98,7 @@ static long opt_server_pid;
 static const char *opt_devices = "1,10,50";
 static long opt_seed_records = 20000;
 static long opt_ops_per_push = 100;
-static long opt_push_requests = 300;
+static long opt_push_requests = 1000;
 static long opt_pull_limit = 1000;
 static long opt_pull_min_records = 200000;
 static long opt_paced_push_rate = 5000;
@@ -302,6 +315,28 @@ parse_object (Device *d, JsonParser *parser, const char *what)
 }
 
 /* --- login ------------------------------------------------------------ */
+
+/* libcurl's "SSL connection using ..." line: the negotiated protocol and
+ * cipher suite, caught from its verbose output during the first login. */
+static char tls_session[200];
+
+static int
+debug_cb (CURL *handle, curl_infotype type, char *data, size_t size, void *user)
+{
+  static const char prefix[] = "SSL connection using ";
+
+  if (type == CURLINFO_TEXT && size > sizeof prefix - 1 &&
+      memcmp (data, prefix, sizeof prefix - 1) == 0 && tls_session[0] == '\0')
+    {
+      size_t n = MIN (size - (sizeof prefix - 1), sizeof tls_session - 1);
+
+      memcpy (tls_session, data + sizeof prefix - 1, n);
+      while (n > 0 && (tls_session[n - 1] == '\n' || tls_session[n - 1] == '\r'))
+        n--;
+      tls_session[n] = '\0';
+    }
+  return 0;
+}
 
 static void
 totp_now (Device *d, char code[7])
@@ -1163,8 +1198,16 @@ main (int argc, char **argv)
   t0 = bench_now ();
   server0 = cpu_server ();
   client0 = cpu_self ();
+  curl_easy_setopt (devices[0].curl, CURLOPT_DEBUGFUNCTION, debug_cb);
+  curl_easy_setopt (devices[0].curl, CURLOPT_VERBOSE, 1L);
   for (guint i = 0; i < max_n; i++)
-    login (&devices[i]);
+    {
+      login (&devices[i]);
+      if (i == 0)
+        curl_easy_setopt (devices[0].curl, CURLOPT_VERBOSE, 0L);
+    }
+  printf ("{\"type\": \"version\", \"component\": \"tls_session\", \"version\": \"%s\"}\n",
+          tls_session[0] ? tls_session : "?");
   report ("login", "login", max_n, bench_now () - t0,
           server0 >= 0 ? cpu_server () - server0 : -1, cpu_self () - client0, 0, 0);
 

@@ -149,6 +149,7 @@ read_number (Reader *r)
 {
   const char *begin = r->p;
   g_autofree char *copy = NULL;
+  gboolean integer = TRUE;
 
   if (r->p < r->end && *r->p == '-')
     r->p++;
@@ -163,6 +164,7 @@ read_number (Reader *r)
     return fail (r, MTS_JSON_ERROR_SYNTAX, "not a number");
   if (r->p < r->end && *r->p == '.')
     {
+      integer = FALSE;
       r->p++;
       if (r->p >= r->end || !g_ascii_isdigit (*r->p))
         return fail (r, MTS_JSON_ERROR_SYNTAX, "a fraction needs digits");
@@ -171,6 +173,7 @@ read_number (Reader *r)
     }
   if (r->p < r->end && (*r->p == 'e' || *r->p == 'E'))
     {
+      integer = FALSE;
       r->p++;
       if (r->p < r->end && (*r->p == '+' || *r->p == '-'))
         r->p++;
@@ -180,6 +183,14 @@ read_number (Reader *r)
         r->p++;
     }
   copy = g_strndup (begin, r->p - begin);
+  if (integer)
+    {
+      /* json-glib reads integers as gint64 and wraps larger ones silently
+       * (12345678901234567890 becomes negative): refuse them instead. */
+      if (!g_ascii_string_to_signed (copy, 10, G_MININT64, G_MAXINT64, NULL, NULL))
+        return fail (r, MTS_JSON_ERROR_SYNTAX, "an integer beyond 64 bits");
+      return TRUE;
+    }
   if (!isfinite (g_ascii_strtod (copy, NULL)))
     return fail (r, MTS_JSON_ERROR_SYNTAX, "a number too large to represent");
   return TRUE;

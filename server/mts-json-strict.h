@@ -11,7 +11,8 @@
  * both export json_object_iter_next and other symbols of the same names.
  *
  * What it refuses, beyond the grammar: duplicate keys in an object, "\u0000"
- * and unpaired surrogates in strings, numbers that overflow a double, and
+ * and unpaired surrogates in strings, integers beyond 64 bits (json-glib
+ * would wrap them), other numbers that overflow a double, and
  * nesting deeper than MTS_JSON_MAX_DEPTH.  The text must be valid UTF-8 (it
  * checks that too).  Error messages give the line and column only, never
  * the text.

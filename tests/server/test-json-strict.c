@@ -14,6 +14,7 @@ static const char *const good[] = {
   "{\"a\":1,\"A\":2}",
   "\"caf\xc3\xa9\"",
   "1e308",
+  "[9223372036854775807, -9223372036854775808]",
 };
 
 typedef struct {
@@ -36,6 +37,8 @@ static const Bad bad[] = {
   { "{\"n\": 1e}", MTS_JSON_ERROR_SYNTAX },
   { "{\"n\": +1}", MTS_JSON_ERROR_SYNTAX },
   { "{\"n\": 1e999}", MTS_JSON_ERROR_SYNTAX },               /* overflows a double */
+  { "{\"n\": 9223372036854775808}", MTS_JSON_ERROR_SYNTAX }, /* beyond gint64 */
+  { "{\"n\": -9223372036854775809}", MTS_JSON_ERROR_SYNTAX },
   { "{\"n\": NaN}", MTS_JSON_ERROR_SYNTAX },
   { "{\"s\": \"a\tb\"}", MTS_JSON_ERROR_SYNTAX },            /* raw tab in a string */
   { "{\"s\": \"a\nb\"}", MTS_JSON_ERROR_SYNTAX },
