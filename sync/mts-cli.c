@@ -35,6 +35,9 @@
 #include "mts-passphrase.h"
 #include "mts-store-documents.h"
 #include "mts-store.h"
+#include "mts-sync-client.h"
+#include "mts-sync-engine.h"
+#include "mts-sync-session.h"
 
 enum {
   EXIT_OK = 0,
@@ -1309,6 +1312,149 @@ cmd_export (Cli *cli, char **argv)
   return EXIT_OK;
 }
 
+/* ---- sync ---- */
+
+/* Reads one line from the terminal (the TOTP code): not a secret that
+ * lasts, but never echoed into a file either. */
+static char *
+read_code (GError **error)
+{
+  const char *env = g_getenv ("MTS_TOTP_CODE");
+  char line[32];
+
+  if (env != NULL)
+    return g_strdup (env);
+  if (!isatty (STDIN_FILENO))
+    {
+      g_set_error (error, MTS_SYNC_ERROR, MTS_SYNC_ERROR_INVALID,
+                   "no TOTP code: give --code, set MTS_TOTP_CODE, or run on a terminal");
+      return NULL;
+    }
+  fputs ("Code from your authenticator app: ", stderr);
+  if (fgets (line, sizeof line, stdin) == NULL)
+    {
+      g_set_error (error, MTS_SYNC_ERROR, MTS_SYNC_ERROR_INVALID, "no TOTP code was typed");
+      return NULL;
+    }
+  return g_strstrip (g_strdup (line));
+}
+
+static int
+cmd_login (Cli *cli, char **argv)
+{
+  g_autofree char *server = NULL, *ca = NULL, *practice = NULL, *user = NULL;
+  g_autofree char *code = NULL, *device_name = NULL;
+  const GOptionEntry entries[] = {
+    OPT_TEXT ("server", &server, "The server, https://HOST[:PORT] (kept for later syncs)", "URL"),
+    OPT_TEXT ("ca", &ca, "Trust this CA file instead of the system's", "FILE"),
+    OPT_TEXT ("practice", &practice, "The practice's short name (slug)", "SLUG"),
+    OPT_TEXT ("user", &user, "Your username", "NAME"),
+    OPT_TEXT ("code", &code, "The 6-digit code (else MTS_TOTP_CODE, else asked)", "CODE"),
+    OPT_TEXT ("device-name", &device_name, "What the practice's administrator sees", "NAME"),
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr (GOptionContext) ctx = NULL;
+  g_auto (GStrv) args = g_strdupv (argv);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsStore) store = NULL;
+  g_autoptr (MtsSyncSession) session = NULL;
+  char *password;
+  gsize password_len = 0;
+  gboolean ok;
+  int rc;
+
+  if (!parse_args (cli, entries, &args, 0, 0, &ctx, &rc)
+      || !OPTIONS_UTF8 (ctx, &rc, server, ca, practice, user, code, device_name))
+    return rc;
+  if ((store = open_store (cli, &error)) == NULL
+      || (session = mts_sync_session_new (store, &error)) == NULL)
+    return fail_error (error);
+  if (server != NULL && !mts_sync_session_configure (session, server, ca, &error))
+    return fail_error (error);
+  if (mts_sync_session_get_server_url (session) == NULL)
+    return fail ("no server: give --server https://HOST[:PORT]");
+  if (practice == NULL)
+    practice = g_strdup (mts_sync_session_get_practice (session));
+  if (user == NULL)
+    user = g_strdup (mts_sync_session_get_username (session));
+  if (practice == NULL || user == NULL)
+    return fail ("give --practice and --user");
+  password = mts_passphrase_read ("MTS_SERVER_PASSWORD", "Server password: ", FALSE,
+                                  &password_len, &error);
+  if (password == NULL)
+    return fail_error (error);
+  if (code == NULL && (code = read_code (&error)) == NULL)
+    {
+      mts_passphrase_free (password);
+      return fail_error (error);
+    }
+  ok = mts_sync_session_login (session, practice, user, password, code,
+                               device_name ? device_name : g_get_host_name (), NULL, &error);
+  mts_passphrase_free (password);
+  if (!ok)
+    return fail_error (error);
+  fprintf (stdout, "logged in to %s as %s (%s), practice %s, device %s\n",
+           mts_sync_session_get_server_url (session), user,
+           mts_sync_session_get_role (session), practice,
+           mts_sync_session_get_device_id (session));
+  return EXIT_OK;
+}
+
+static void
+sync_progress (MtsSyncPhase phase, gint64 done, gint64 total, gpointer data)
+{
+  gboolean *quiet = data;
+
+  if (!*quiet)
+    fprintf (stderr, "%s: %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT "\n",
+             phase == MTS_SYNC_PHASE_PUSH ? "push" : "pull", done, total);
+}
+
+static int
+cmd_sync (Cli *cli, char **argv)
+{
+  gboolean confirm = FALSE, quiet = FALSE;
+  int attempts = 5;
+  const GOptionEntry entries[] = {
+    OPT_FLAG ("confirm-mass-delete", &confirm, "Send deletes the server held back as too many"),
+    OPT_FLAG ("quiet", &quiet, "No progress lines"),
+    { "attempts", 0, 0, G_OPTION_ARG_INT, &attempts, "Tries on network or server failures (default 5)", "N" },
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr (GOptionContext) ctx = NULL;
+  g_auto (GStrv) args = g_strdupv (argv);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsStore) store = NULL;
+  g_autoptr (MtsSyncSession) session = NULL;
+  MtsSyncOptions options = { 0 };
+  MtsSyncStats stats = { 0 };
+  int rc;
+
+  if (!parse_args (cli, entries, &args, 0, 0, &ctx, &rc))
+    return rc;
+  if (attempts < 1)
+    return fail ("--attempts must be at least 1");
+  if ((store = open_store (cli, &error)) == NULL
+      || (session = mts_sync_session_new (store, &error)) == NULL)
+    return fail_error (error);
+  if (!mts_sync_session_is_logged_in (session))
+    return fail ("not logged in: run mts login first");
+  options.confirm_mass_delete = confirm;
+  if (!mts_sync_with_retries (store, session, &options, (guint) attempts, sync_progress, &quiet,
+                              NULL, &stats, &error))
+    return fail_error (error);
+  fprintf (stdout, "pushed %" G_GINT64_FORMAT ": %" G_GINT64_FORMAT " applied, %" G_GINT64_FORMAT
+           " merged, %" G_GINT64_FORMAT " conflicts, %" G_GINT64_FORMAT " rejected; pulled %"
+           G_GINT64_FORMAT ", deleted %" G_GINT64_FORMAT "\n",
+           stats.pushed, stats.applied, stats.merged, stats.conflicts, stats.rejected,
+           stats.pulled, stats.deleted);
+  if (stats.conflicts + stats.rejected > 0)
+    fprintf (stdout, "%" G_GINT64_FORMAT " change%s kept for you to resolve (both versions are "
+             "held)\n", stats.conflicts + stats.rejected,
+             stats.conflicts + stats.rejected == 1 ? " is" : "s are");
+  return EXIT_OK;
+}
+
 /* ---- dispatch ---- */
 
 static const Command commands[] = {
@@ -1336,6 +1482,8 @@ static const Command commands[] = {
     cmd_audit_head },
   { "audit", "log", "", "Print the audit log, optionally for one client", cmd_audit_log },
   { NULL, "export", "DIR", "Export the store (or a client) to a new folder DIR", cmd_export },
+  { NULL, "login", "", "Log in to the practice's server (password, then TOTP code)", cmd_login },
+  { NULL, "sync", "", "Push local changes, pull the server's, anchor the audit log", cmd_sync },
 };
 static const gsize n_commands = G_N_ELEMENTS (commands);
 

@@ -11,8 +11,11 @@
 #include "mts-sync-client.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <sodium.h>
 #include <string.h>
+#include <unistd.h>
 
 G_DEFINE_QUARK (mts-sync-error-quark, mts_sync_error)
 
@@ -412,15 +415,18 @@ header (MtsSyncClient *c, const char *name)
   return h->value;
 }
 
+/* Retry-After in delta-seconds (the form the server sends), or 0. */
 static guint
 parse_retry_after (const char *value)
 {
+  g_autofree char *text = NULL;
   guint64 n = 0;
 
-  if (value == NULL || !g_ascii_isdigit (value[0]) ||
-      !g_ascii_string_to_unsigned (g_strstrip (g_strdup (value)) /* freed below */, 10, 0,
-                                   G_MAXUINT, &n, NULL))
-    ;
+  if (value == NULL)
+    return 0;
+  text = g_strstrip (g_strdup (value));
+  if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT, &n, NULL))
+    return 0;
   return (guint) n;
 }
 
@@ -961,18 +967,21 @@ guint64
 mts_sync_backoff_delay (guint attempt, guint64 base_ms, guint64 max_ms)
 {
   guint64 ceiling = MIN (base_ms, max_ms);
-  guint64 draw;
+  guint64 limit, threshold, draw;
 
   /* base * 2^attempt, stopping at max_ms before it can overflow. */
   for (guint i = 0; i < attempt && ceiling < max_ms; i++)
     ceiling = ceiling > max_ms / 2 ? max_ms : ceiling * 2;
   if (ceiling == 0)
     return 0;
-  /* Uniform over [0, ceiling]: 64 random bits reduced without modulo bias. */
+  /* Uniform over [0, ceiling]: 64 random bits, redrawn below 2^64 mod
+   * (ceiling + 1) so that the reduction has no modulo bias. */
   if (ceiling == G_MAXUINT64)
     return ((guint64) g_random_int () << 32) | g_random_int ();
+  limit = ceiling + 1;
+  threshold = (G_MAXUINT64 - limit + 1) % limit;   /* 2^64 mod limit */
   do
     draw = ((guint64) g_random_int () << 32) | g_random_int ();
-  while (draw >= G_MAXUINT64 - (G_MAXUINT64 % (ceiling + 1)) && G_MAXUINT64 % (ceiling + 1) != ceiling);
-  return draw % (ceiling + 1);
+  while (draw < threshold);
+  return draw % limit;
 }

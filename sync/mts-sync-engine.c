@@ -480,8 +480,6 @@ collect_groups (MtsStore *store, guint limit, GError **error)
       return NULL;
     }
   sqlite3_finalize (st);
-  /* Push order: by each record's newest entry. */
-  g_ptr_array_sort_values (groups, NULL);
   return g_steal_pointer (&groups);
 }
 
@@ -706,7 +704,7 @@ push (MtsStore *store, MtsSyncSession *session, const MtsSyncOptions *options,
       body = json_builder_get_root (b);
 
       answer = mts_sync_session_request (session, "POST", "/v1/sync/push", body, cancellable,
-                                         NULL, error);
+                                         NULL, NULL, error);
       if (answer == NULL)
         return FALSE;
       if (!JSON_NODE_HOLDS_OBJECT (answer) ||
@@ -847,7 +845,8 @@ pull (MtsStore *store, MtsSyncSession *session, const MtsSyncOptions *options,
       gint64 next, remaining;
       gboolean more, ok = TRUE;
 
-      answer = mts_sync_session_request (session, "GET", path, NULL, cancellable, NULL, error);
+      answer = mts_sync_session_request (session, "GET", path, NULL, cancellable, NULL, NULL,
+                                         error);
       if (answer == NULL)
         return FALSE;
       if (!JSON_NODE_HOLDS_OBJECT (answer) ||
@@ -937,7 +936,7 @@ anchor_audit_head (MtsStore *store, MtsSyncSession *session, GCancellable *cance
   json_builder_end_object (b);
   body = json_builder_get_root (b);
   answer = mts_sync_session_request (session, "POST", "/v1/audit/head", body, cancellable,
-                                     NULL, error);
+                                     NULL, NULL, error);
   if (answer == NULL)
     {
       g_prefix_error (error, "anchoring the audit log's head: ");
@@ -966,4 +965,53 @@ mts_sync_once (MtsStore *store, MtsSyncSession *session, const MtsSyncOptions *o
   /* Pull skipped rows with pending edits; a push made them pending no more
    * only if an edit came in meanwhile, which the next sync carries. */
   return anchor_audit_head (store, session, cancellable, error);
+}
+
+gboolean
+mts_sync_with_retries (MtsStore *store, MtsSyncSession *session, const MtsSyncOptions *options,
+                       guint max_attempts, MtsSyncProgressFunc progress, gpointer user_data,
+                       GCancellable *cancellable, MtsSyncStats *stats, GError **error)
+{
+  MtsSyncStats total = { 0 };
+
+  for (guint attempt = 0;; attempt++)
+    {
+      MtsSyncStats one = { 0 };
+      g_autoptr(GError) local = NULL;
+      gboolean ok = mts_sync_once (store, session, options, progress, user_data, cancellable,
+                                   &one, &local);
+      guint64 delay_ms;
+      guint retry_after;
+
+      total.pushed += one.pushed;
+      total.applied += one.applied;
+      total.merged += one.merged;
+      total.conflicts += one.conflicts;
+      total.rejected += one.rejected;
+      total.duplicates += one.duplicates;
+      total.pulled += one.pulled;
+      total.deleted += one.deleted;
+      total.skipped += one.skipped;
+      if (stats != NULL)
+        *stats = total;
+      if (ok)
+        return TRUE;
+      if (attempt + 1 >= max_attempts || !mts_sync_error_is_retryable (local))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      delay_ms = mts_sync_backoff_delay (attempt, 1000, 60000);
+      retry_after = mts_sync_client_get_retry_after (mts_sync_session_get_client (session));
+      if (retry_after > 0)
+        delay_ms = MAX (delay_ms, (guint64) retry_after * 1000);
+      g_message ("sync failed (%s); trying again in %.1f s", local->message, delay_ms / 1000.0);
+      /* Sleep in slices, so a cancellation is noticed. */
+      for (guint64 slept = 0; slept < delay_ms; slept += 100)
+        {
+          if (g_cancellable_set_error_if_cancelled (cancellable, error))
+            return FALSE;
+          g_usleep (100 * 1000);
+        }
+    }
 }

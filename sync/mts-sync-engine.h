@@ -64,6 +64,17 @@ gboolean mts_sync_once (MtsStore *store, MtsSyncSession *session,
                         MtsSyncProgressFunc progress, gpointer user_data,
                         GCancellable *cancellable, MtsSyncStats *stats, GError **error);
 
+/* mts_sync_once, tried up to @max_attempts times while it fails with a
+ * retryable error (the network, a stalled or failing server: see
+ * mts_sync_error_is_retryable), waiting an exponential backoff with full
+ * jitter between tries (1 s doubling to 60 s at most, or the server's
+ * Retry-After).  Never retries a refusal (4xx), a certificate problem or a
+ * revoked device.  Each try carries on from what the previous acknowledged. */
+gboolean mts_sync_with_retries (MtsStore *store, MtsSyncSession *session,
+                                const MtsSyncOptions *options, guint max_attempts,
+                                MtsSyncProgressFunc progress, gpointer user_data,
+                                GCancellable *cancellable, MtsSyncStats *stats, GError **error);
+
 /* How many outbox entries are waiting. */
 gint64 mts_sync_pending (MtsStore *store, GError **error);
 
