@@ -36,6 +36,7 @@
 #include "mts-store-documents.h"
 #include "mts-store.h"
 #include "mts-sync-client.h"
+#include "mts-sync-conflicts.h"
 #include "mts-sync-engine.h"
 #include "mts-sync-session.h"
 
@@ -1455,6 +1456,117 @@ cmd_sync (Cli *cli, char **argv)
   return EXIT_OK;
 }
 
+static void
+print_version (const char *label, JsonObject *o)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *text = NULL;
+
+  if (o == NULL)
+    {
+      fprintf (stdout, "%s: (none)\n", label);
+      return;
+    }
+  node = json_node_init_object (json_node_alloc (), o);
+  json_generator_set_root (gen, node);
+  json_generator_set_pretty (gen, TRUE);
+  text = json_generator_to_data (gen, NULL);
+  fprintf (stdout, "%s: %s\n", label, text);
+}
+
+static int
+cmd_conflict_list (Cli *cli, char **argv)
+{
+  g_autoptr (GOptionContext) ctx = NULL;
+  g_auto (GStrv) args = g_strdupv (argv);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsStore) store = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+  const GOptionEntry entries[] = { G_OPTION_ENTRY_NULL };
+  int rc;
+
+  if (!parse_args (cli, entries, &args, 0, 0, &ctx, &rc))
+    return rc;
+  if ((store = open_store (cli, &error)) == NULL
+      || (list = mts_sync_conflicts_list (store, &error)) == NULL)
+    return fail_error (error);
+  for (guint i = 0; i < list->len; i++)
+    {
+      MtsSyncConflict *c = list->pdata[i];
+      fprintf (stdout, "%s\t%s\t%s\t%s\t%s\n", c->id, c->kind, c->table_name, c->row_id,
+               c->fields ? c->fields : (c->reason ? c->reason : ""));
+    }
+  return EXIT_OK;
+}
+
+static int
+cmd_conflict_show (Cli *cli, char **argv)
+{
+  g_autoptr (GOptionContext) ctx = NULL;
+  g_auto (GStrv) args = g_strdupv (argv);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsStore) store = NULL;
+  g_autoptr (MtsSyncConflict) c = NULL;
+  const GOptionEntry entries[] = { G_OPTION_ENTRY_NULL };
+  int rc;
+
+  if (!parse_args (cli, entries, &args, 1, 1, &ctx, &rc))
+    return rc;
+  if ((store = open_store (cli, &error)) == NULL
+      || (c = mts_sync_conflict_get (store, args[1], &error)) == NULL)
+    return fail_error (error);
+  fprintf (stdout, "id: %s\nkind: %s\nrecord: %s %s\nfields: %s\nreason: %s\n", c->id, c->kind,
+           c->table_name, c->row_id, c->fields ? c->fields : "", c->reason ? c->reason : "");
+  print_version ("mine", c->local);
+  print_version ("theirs", c->remote);
+  print_version ("base", c->base);
+  return EXIT_OK;
+}
+
+static int
+cmd_conflict_resolve (Cli *cli, char **argv)
+{
+  gboolean mine = FALSE, theirs = FALSE;
+  g_autofree char *merged_file = NULL;
+  const GOptionEntry entries[] = {
+    OPT_FLAG ("mine", &mine, "Keep this device's version"),
+    OPT_FLAG ("theirs", &theirs, "Keep the server's version"),
+    OPT_TEXT ("merged", &merged_file, "Write these fields (a JSON object in FILE)", "FILE"),
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr (GOptionContext) ctx = NULL;
+  g_auto (GStrv) args = g_strdupv (argv);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsStore) store = NULL;
+  g_autoptr (JsonParser) parser = NULL;
+  JsonObject *merged = NULL;
+  MtsResolution how;
+  int rc;
+
+  if (!parse_args (cli, entries, &args, 1, 1, &ctx, &rc))
+    return rc;
+  if ((int) mine + (int) theirs + (merged_file != NULL) != 1)
+    return fail ("choose one of --mine, --theirs or --merged FILE");
+  how = mine ? MTS_RESOLVE_MINE : theirs ? MTS_RESOLVE_THEIRS : MTS_RESOLVE_MERGED;
+  if (merged_file != NULL)
+    {
+      JsonNode *root;
+
+      parser = json_parser_new ();
+      if (!json_parser_load_from_file (parser, merged_file, &error))
+        return fail_error (error);
+      root = json_parser_get_root (parser);
+      if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+        return fail ("%s: not a JSON object of fields", merged_file);
+      merged = json_node_get_object (root);
+    }
+  if ((store = open_store (cli, &error)) == NULL
+      || !mts_sync_conflict_resolve (store, args[1], how, merged, &error))
+    return fail_error (error);
+  return EXIT_OK;
+}
+
 /* ---- dispatch ---- */
 
 static const Command commands[] = {
@@ -1484,6 +1596,9 @@ static const Command commands[] = {
   { NULL, "export", "DIR", "Export the store (or a client) to a new folder DIR", cmd_export },
   { NULL, "login", "", "Log in to the practice's server (password, then TOTP code)", cmd_login },
   { NULL, "sync", "", "Push local changes, pull the server's, anchor the audit log", cmd_sync },
+  { "conflict", "list", "", "Changes sync kept for you: id, kind, table, record, fields", cmd_conflict_list },
+  { "conflict", "show", "ID", "Both versions of a record, and the base", cmd_conflict_show },
+  { "conflict", "resolve", "ID", "Keep --mine, --theirs, or write --merged FILE", cmd_conflict_resolve },
 };
 static const gsize n_commands = G_N_ELEMENTS (commands);
 

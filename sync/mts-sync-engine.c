@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "mts-store-private.h"
+#include "mts-sync-private.h"
 #include "mts-sync-client.h"
 #include "mts-sync-tables.h"
 #include "mts-uuid.h"
@@ -97,8 +98,8 @@ mts_sync_pending (MtsStore *store, GError **error)
 
 /* Reads row @id of @t as a record's fields, sensitive ones decrypted.
  * Returns NULL (no error) if there is no such row. */
-static JsonObject *
-read_row (MtsStore *store, const MtsTableSpec *t, const char *id, gint64 *version,
+JsonObject *
+mts_sync_read_row (MtsStore *store, const MtsTableSpec *t, const char *id, gint64 *version,
           gboolean *deleted, GError **error)
 {
   g_autoptr(GString) sql = g_string_new ("SELECT version, deleted");
@@ -175,8 +176,8 @@ bind_json (sqlite3_stmt *st, int i, JsonNode *value)
 
 /* Writes a server record into row @id: inserts it, or updates every column
  * except those in @keep (columns with a newer local edit still to push). */
-static gboolean
-write_row (MtsStore *store, const MtsTableSpec *t, const char *id, gint64 version,
+gboolean
+mts_sync_write_row (MtsStore *store, const MtsTableSpec *t, const char *id, gint64 version,
            JsonObject *fields, GHashTable *keep, GError **error)
 {
   g_autoptr(GString) cols = g_string_new ("id, version, deleted");
@@ -353,7 +354,7 @@ apply_server_record (MtsStore *store, const MtsTableSpec *t, const char *id,
                    "the server sent a record of %s without fields", t->name);
       return FALSE;
     }
-  return write_row (store, t, id, version, fields, keep, error);
+  return mts_sync_write_row (store, t, id, version, fields, keep, error);
 }
 
 /* --- conflicts ------------------------------------------------------------- */
@@ -375,9 +376,13 @@ keep_conflict (MtsStore *store, const MtsTableSpec *t, const char *id, const cha
 {
   g_autofree char *cid = mts_uuid7_new ();
   g_autofree char *at = mts_store_now_iso ();
+  /* The server's records are kept as their fields, like the local one;
+   * the server's version goes in remote_version. */
+  JsonObject *remote_fields = remote ? json_object_get_object_member (remote, "fields") : NULL;
+  JsonObject *base_fields = base ? json_object_get_object_member (base, "fields") : NULL;
   g_autofree char *local_text = object_text (local);
-  g_autofree char *remote_text = remote ? object_text (remote) : NULL;
-  g_autofree char *base_text = base ? object_text (base) : NULL;
+  g_autofree char *remote_text = remote_fields ? object_text (remote_fields) : NULL;
+  g_autofree char *base_text = base_fields ? object_text (base_fields) : NULL;
   sqlite3_stmt *st = mts_store_prepare (store,
     "INSERT INTO sync_conflicts (id, created_at, table_name, row_id, kind, fields, reason, "
     "local, remote, base, remote_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
@@ -411,6 +416,7 @@ keep_conflict (MtsStore *store, const MtsTableSpec *t, const char *id, const cha
 
 typedef struct {
   const MtsTableSpec *table;
+  char *table_name;
   char *id;
   gint64 seq;             /* the newest entry's */
   gboolean delete;
@@ -425,6 +431,7 @@ group_free (gpointer data)
   Group *g = data;
 
   g_free (g->id);
+  g_free (g->table_name);
   g_clear_pointer (&g->changed, g_hash_table_unref);
   g_clear_pointer (&g->local, json_object_unref);
   g_free (g);
@@ -458,6 +465,7 @@ collect_groups (MtsStore *store, guint limit, GError **error)
         {
           g = g_new0 (Group, 1);
           g->table = mts_table_lookup (table);
+          g->table_name = g_strdup (table);
           g->id = g_strdup (row_id);
           g->changed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
           g_hash_table_insert (by_row, g_steal_pointer (&key), g);
@@ -501,7 +509,7 @@ build_op (MtsStore *store, Group *g, GError **error)
   gboolean deleted = FALSE;
   GError *local = NULL;
 
-  row = read_row (store, g->table, g->id, &version, &deleted, &local);
+  row = mts_sync_read_row (store, g->table, g->id, &version, &deleted, &local);
   if (local != NULL)
     {
       g_propagate_error (error, local);
@@ -618,7 +626,7 @@ apply_result (MtsStore *store, Group *g, JsonObject *r, MtsSyncStats *stats, GEr
       gint64 cursor = state_get_int (store, CURSOR_KEY, 0);
       gint64 row_version = 0;
       gboolean deleted = FALSE;
-      g_autoptr(JsonObject) row = read_row (store, t, g->id, &row_version, &deleted, NULL);
+      g_autoptr(JsonObject) row = mts_sync_read_row (store, t, g->id, &row_version, &deleted, NULL);
 
       /* Kept for the clinician; and the record is pulled again from the
        * version this device had, so the row comes back to the server's. */
@@ -684,7 +692,7 @@ push (MtsStore *store, MtsSyncSession *session, const MtsSyncOptions *options,
           if (g->table == NULL)
             {
               /* Not a synced table (a newer build's, say): nothing to send. */
-              if (!outbox_remove (store, "", g->id, -1, error))
+              if (!outbox_remove (store, g->table_name, g->id, g->seq, error))
                 return FALSE;
               continue;
             }
