@@ -126,8 +126,9 @@ def render(args, versions, params, phases, paced, other):
     w("## Reference server (sync API over TLS)\n")
     w(f"Produced by `{args.command}`, run from the top of the source tree, "
       f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}; "
-      f"load average (1, 5, 15 min) before the run {args.load}.  One run; the numbers move "
-      "by about a tenth from run to run on this machine.\n")
+      f"load average (1, 5, 15 min) before the run {args.load}.  One run.  On this shared "
+      "virtual machine the same binaries have measured up to a third apart in runs an hour "
+      "apart, so compare numbers within one run rather than across runs.\n")
     w(f"- Machine: {m['cpu']}, **{m['nproc']} cores** (`nproc`), Linux {m['kernel']}.  "
       "**The server and the load generator share these cores**: the server answers requests "
       "on one thread (its main loop; only password hashing has worker threads), the load "

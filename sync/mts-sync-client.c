@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 G_DEFINE_QUARK (mts-sync-error-quark, mts_sync_error)
@@ -45,6 +46,7 @@ struct _MtsSyncClient
   gboolean too_large;
 
   GCancellable *cancellable;    /* during a request only */
+  gboolean tcp_connected;       /* a socket closed during this request had a peer */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -116,6 +118,25 @@ cancelled_cb (GCancellable *cancellable, gpointer user)
   MtsSyncClient *c = user;
 
   curl_multi_wakeup (c->multi);
+}
+
+/* ---- telling "unreachable" from "reached, then stalled" ---- */
+
+/* libcurl closes every socket through this.  A socket that has a peer
+ * (getpeername) completed its TCP handshake: if the request then timed out,
+ * the server was reached and stalled, rather than unreachable.  (libcurl
+ * 7.88's CURLINFO_CONNECT_TIME_T stays 0 until TLS is done, so it cannot
+ * tell these apart.) */
+static int
+close_socket_cb (void *user, curl_socket_t fd)
+{
+  MtsSyncClient *c = user;
+  struct sockaddr_storage peer;
+  socklen_t len = sizeof peer;
+
+  if (getpeername (fd, (struct sockaddr *) &peer, &len) == 0)
+    c->tcp_connected = TRUE;
+  return close (fd);
 }
 
 /* ---- the object ---- */
@@ -292,6 +313,8 @@ mts_sync_client_new (const char *base_url, const char *ca_file, GError **error)
   SETOPT (CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
   SETOPT (CURLOPT_XFERINFODATA, c);
   SETOPT (CURLOPT_NOPROGRESS, 0L);
+  SETOPT (CURLOPT_CLOSESOCKETFUNCTION, close_socket_cb);
+  SETOPT (CURLOPT_CLOSESOCKETDATA, c);
   if (!ok)
     {
       g_set_error (error, MTS_SYNC_ERROR, MTS_SYNC_ERROR_INVALID,
@@ -546,7 +569,7 @@ transport_error (MtsSyncClient *c, CURLcode rc, GError **error)
       return;
 
     case CURLE_OPERATION_TIMEDOUT:
-      if (connect_time == 0 && pretransfer_time == 0)
+      if (pretransfer_time == 0 && connect_time == 0 && !c->tcp_connected)
         g_set_error (error, MTS_SYNC_ERROR, MTS_SYNC_ERROR_OFFLINE,
                      "cannot reach the server %s: no connection within %u ms",
                      c->host, c->connect_timeout_ms);
@@ -886,6 +909,7 @@ mts_sync_client_request (MtsSyncClient *client, const char *method, const char *
   buf_wipe (c);
   c->errbuf[0] = '\0';
   c->retry_after = 0;
+  c->tcp_connected = FALSE;
   started = g_get_monotonic_time ();
   rc = ok ? perform (c, cancellable) : CURLE_BAD_FUNCTION_ARGUMENT;
 

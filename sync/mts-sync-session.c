@@ -268,12 +268,30 @@ require_client (MtsSyncSession *s, GError **error)
   return TRUE;
 }
 
+/* The stored device id. (transfer full) */
+static char *
+query_device_id (MtsSyncSession *s, GError **error)
+{
+  sqlite3_stmt *st = mts_store_prepare (s->store, "SELECT value FROM sync_state "
+                                                  "WHERE key = '" K_DEVICE_ID "'", error);
+  char *id = NULL;
+
+  if (st == NULL)
+    return NULL;
+  if (sqlite3_step (st) == SQLITE_ROW)
+    id = mts_store_column_dup (st, 0);
+  else
+    g_set_error_literal (error, MTS_STORE_ERROR, MTS_STORE_ERROR_DB,
+                         "the store's device id cannot be read");
+  sqlite3_finalize (st);
+  return id;
+}
+
 MtsSyncSession *
 mts_sync_session_new (MtsStore *store, GError **error)
 {
   g_autoptr(MtsSyncSession) s = NULL;
   g_autoptr(GError) token_error = NULL;
-  g_autofree char *made = NULL;
   sqlite3_stmt *st;
   int rc;
 
@@ -284,17 +302,6 @@ mts_sync_session_new (MtsStore *store, GError **error)
     return NULL;
   s = g_object_new (MTS_TYPE_SYNC_SESSION, NULL);
   s->store = g_object_ref (store);
-
-  /* The device id, made the first time (OR IGNORE: another process may
-   * have made it since). */
-  made = mts_uuid7_new ();
-  st = mts_store_prepare (store, "INSERT OR IGNORE INTO sync_state (key, value) "
-                                 "VALUES ('" K_DEVICE_ID "', ?1)", error);
-  if (st == NULL)
-    return NULL;
-  mts_store_bind_text (st, 1, made);
-  if (!mts_store_step_finalize (store, st, error))
-    return NULL;
 
   st = mts_store_prepare (store, "SELECT key, value FROM sync_state WHERE key IN ('"
                           K_SERVER_URL "', '" K_CA_FILE "', '" K_PINS "', '" K_DEVICE_ID "', '"
@@ -323,7 +330,24 @@ mts_sync_session_new (MtsStore *store, GError **error)
       mts_store_db_fail (store, error, "cannot read the sync state");
       return NULL;
     }
-  if (s->device_id == NULL || !mts_uuid_is_valid (s->device_id))
+  if (s->device_id == NULL)
+    {
+      /* The first session on this store makes the device id (OR IGNORE:
+       * another process may have made it meanwhile; its id wins). */
+      g_autofree char *made = mts_uuid7_new ();
+
+      st = mts_store_prepare (store, "INSERT OR IGNORE INTO sync_state (key, value) "
+                                     "VALUES ('" K_DEVICE_ID "', ?1)", error);
+      if (st == NULL)
+        return NULL;
+      mts_store_bind_text (st, 1, made);
+      if (!mts_store_step_finalize (store, st, error))
+        return NULL;
+      s->device_id = query_device_id (s, error);
+      if (s->device_id == NULL)
+        return NULL;
+    }
+  if (!mts_uuid_is_valid (s->device_id))
     {
       g_set_error_literal (error, MTS_STORE_ERROR, MTS_STORE_ERROR_DB,
                            "the store's device id is missing or not a UUID");

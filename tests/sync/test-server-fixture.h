@@ -17,7 +17,7 @@
  * MTS_USER_PASSWORD); TOTP codes come from mts_totp_code.
  *
  * mts_test_fixture_tear_down() removes the temporary folder when every case
- * passed, else keeps it and prints where it is.
+ * passed, else keeps it for a look and prints where it is.
  */
 #pragma once
 
@@ -29,7 +29,9 @@ G_BEGIN_DECLS
 
 /* Once per program; later calls return the first call's result. */
 gboolean mts_test_fixture_set_up (GError **error);
-void mts_test_fixture_tear_down (void);
+/* Removes the temporary folder, or with @keep (some case failed: pass
+ * g_test_run () != 0) keeps it and prints where it is. */
+void mts_test_fixture_tear_down (gboolean keep);
 
 /* (transfer none) The temporary folder. */
 const char *mts_test_fixture_dir (void);

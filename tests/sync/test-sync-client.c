@@ -49,6 +49,10 @@
  *   session/logout     tokens forgotten here and revoked on the server
  *   session/other-practice  a store of one practice refuses another's login
  *   session/moved      another CA keeps the login, another URL ends it
+ *   session/token-moved  a refresh token sealed for another store is no login
+ *                      there (a warning), and is one in its own store
+ *   session/pinned     a pinned key kept in the store: the wrong one refuses
+ *                      the login (TLS), the right one lets it through
  *
  * Run with --tap -k.
  */
@@ -661,11 +665,24 @@ test_dropped (void)
   g_test_message ("cut short: %s", error->message);
 }
 
-/* One request to a peer that answers @answer; returns the error. */
+/* Raw HTTP: @status_line, @headers ("Name: value\r\n"...), then @body
+ * with its Content-Length. */
+static char *
+http_answer (const char *status_line, const char *headers, const char *body)
+{
+  return g_strdup_printf ("%s\r\n%sContent-Length: %" G_GSIZE_FORMAT "\r\n"
+                          "Connection: close\r\n\r\n%s",
+                          status_line, headers, strlen (body), body);
+}
+
+/* One GET to a peer that answers with http_answer (@status_line, @headers,
+ * @body); returns the error. */
 static GError *
-answered (const char *answer_text, guint *status, char **code, guint *retry_after)
+answered (const char *status_line, const char *headers, const char *body, guint *status,
+          char **code, guint *retry_after)
 {
   g_autoptr(GError) error = NULL;
+  g_autofree char *answer_text = http_answer (status_line, headers, body);
   g_autoptr(MtsTestPeer) peer = mts_test_peer_new (MTS_TEST_PEER_ANSWER, answer_text, &error);
   g_autoptr(MtsSyncClient) c = NULL;
   g_autoptr(JsonNode) answer = NULL;
@@ -681,7 +698,7 @@ answered (const char *answer_text, guint *status, char **code, guint *retry_afte
   return g_steal_pointer (&error);
 }
 
-#define JSON_HEAD "Content-Type: application/json\r\nMTS-Protocol: 1\r\nConnection: close\r\n"
+#define JSON_HEAD "Content-Type: application/json\r\nMTS-Protocol: 1\r\n"
 
 static void
 test_server_error (void)
@@ -691,7 +708,7 @@ test_server_error (void)
   g_autofree char *code = NULL;
   guint status = 0, retry_after = 0;
 
-  e500 = answered ("HTTP/1.1 500 Internal Server Error\r\n" JSON_HEAD "Content-Length: 62\r\n\r\n"
+  e500 = answered ("HTTP/1.1 500 Internal Server Error", JSON_HEAD,
                    "{\"error\": {\"code\": \"internal\", \"message\": \"the server failed\"}}",
                    &status, &code, NULL);
   assert_sync_error (e500, MTS_SYNC_ERROR_SERVER, "HTTP 500");
@@ -700,9 +717,9 @@ test_server_error (void)
   g_assert_true (mts_sync_error_is_retryable (e500));
   g_clear_pointer (&code, g_free);
 
-  e503 = answered ("HTTP/1.1 503 Service Unavailable\r\n" JSON_HEAD "Retry-After: 7\r\n"
-                   "Content-Length: 71\r\n\r\n"
-                   "{\"error\": {\"code\": \"shutting_down\", \"message\": \"the server is stopping\"}}",
+  e503 = answered ("HTTP/1.1 503 Service Unavailable", JSON_HEAD "Retry-After: 7\r\n",
+                   "{\"error\": {\"code\": \"shutting_down\", "
+                   "\"message\": \"the server is stopping\"}}",
                    &status, &code, &retry_after);
   assert_sync_error (e503, MTS_SYNC_ERROR_SERVER, "the server is stopping");
   g_assert_cmpuint (status, ==, 503);
@@ -720,23 +737,21 @@ test_not_mts (void)
   g_autofree char *code = NULL;
   guint status = 0;
 
-  text = answered ("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nMTS-Protocol: 1\r\n"
-                   "Content-Length: 13\r\nConnection: close\r\n\r\n<html></html>",
-                   &status, NULL, NULL);
+  text = answered ("HTTP/1.1 200 OK", "Content-Type: text/html\r\nMTS-Protocol: 1\r\n",
+                   "<html></html>", &status, NULL, NULL);
   assert_sync_error (text, MTS_SYNC_ERROR_PROTOCOL, "not JSON");
   g_assert_cmpuint (status, ==, 200);
 
-  no_header = answered ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                        "Content-Length: 2\r\nConnection: close\r\n\r\n{}", NULL, NULL, NULL);
+  no_header = answered ("HTTP/1.1 200 OK", "Content-Type: application/json\r\n", "{}",
+                        NULL, NULL, NULL);
   assert_sync_error (no_header, MTS_SYNC_ERROR_PROTOCOL, "MTS-Protocol");
 
-  redirect = answered ("HTTP/1.1 302 Found\r\nLocation: https://example.org/\r\n"
-                       "Content-Length: 0\r\nConnection: close\r\n\r\n", NULL, NULL, NULL);
+  redirect = answered ("HTTP/1.1 302 Found", "Location: https://example.org/\r\n", "",
+                       NULL, NULL, NULL);
   assert_sync_error (redirect, MTS_SYNC_ERROR_PROTOCOL, "302");
 
-  bare404 = answered ("HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n"
-                      "Content-Length: 9\r\nConnection: close\r\n\r\nnot found", &status, &code,
-                      NULL);
+  bare404 = answered ("HTTP/1.1 404 Not Found", "Content-Type: text/plain\r\n", "not found",
+                      &status, &code, NULL);
   assert_sync_error (bare404, MTS_SYNC_ERROR_REFUSED, "HTTP 404");
   g_assert_cmpuint (status, ==, 404);
   g_assert_null (code);
@@ -771,9 +786,11 @@ test_request_headers (void)
 {
   const char *token = "mtsa_secret-token-for-the-header-test";
   g_autoptr(GError) error = NULL;
-  g_autoptr(MtsTestPeer) ok = mts_test_peer_new (MTS_TEST_PEER_ANSWER,
-                                                 "HTTP/1.1 200 OK\r\n" JSON_HEAD
-                                                 "Content-Length: 2\r\n\r\n{}", &error);
+  g_autofree char *ok_text = http_answer ("HTTP/1.1 200 OK", JSON_HEAD, "{}");
+  g_autofree char *refuse_text = http_answer ("HTTP/1.1 401 Unauthorized", JSON_HEAD,
+                                              "{\"error\": {\"code\": \"unauthorized\", "
+                                              "\"message\": \"the access token is not valid\"}}");
+  g_autoptr(MtsTestPeer) ok = mts_test_peer_new (MTS_TEST_PEER_ANSWER, ok_text, &error);
   g_autoptr(MtsTestPeer) refuse = NULL;
   g_autoptr(MtsSyncClient) c = NULL;
   g_autoptr(JsonNode) answer = NULL;
@@ -803,10 +820,7 @@ test_request_headers (void)
   g_assert_null (strstr (seen, "Content-Type"));
 
   /* A refusal's message is the server's, and holds neither token nor body. */
-  refuse = mts_test_peer_new (MTS_TEST_PEER_ANSWER,
-                              "HTTP/1.1 401 Unauthorized\r\n" JSON_HEAD "Content-Length: 78\r\n\r\n"
-                              "{\"error\": {\"code\": \"unauthorized\", "
-                              "\"message\": \"the access token is not valid\"}}", &error);
+  refuse = mts_test_peer_new (MTS_TEST_PEER_ANSWER, refuse_text, &error);
   g_assert_no_error (error);
   g_clear_object (&c);
   g_clear_pointer (&answer, json_node_unref);
@@ -1061,7 +1075,8 @@ test_session_replay (void)
 
   /* A copy of the refresh token is used elsewhere first. */
   stolen = stored_token (ts->store);
-  body = json_node_init_object (json_node_alloc (), json_object_new ());
+  body = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (body, json_object_new ());
   json_object_set_string_member (json_node_get_object (body), "refresh_token", stolen);
   thief = client_of (srv, "ca.pem");
   answer = mts_sync_client_request (thief, "POST", "/v1/auth/refresh", body, NULL, NULL, NULL,
@@ -1331,7 +1346,8 @@ test_session_logout (void)
   g_assert_cmpstr (logouts, ==, "1");
 
   /* Revoked on the server too: the old refresh token is refused. */
-  body = json_node_init_object (json_node_alloc (), json_object_new ());
+  body = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (body, json_object_new ());
   json_object_set_string_member (json_node_get_object (body), "refresh_token", token);
   other = client_of (srv, "ca.pem");
   answer = mts_sync_client_request (other, "POST", "/v1/auth/refresh", body, NULL, NULL, NULL,
@@ -1422,6 +1438,94 @@ test_session_moved (void)
   g_assert_cmpstr (mts_sync_session_get_device_id (s), ==, device);
 }
 
+static void
+test_session_token_moved (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TestStore) a = test_store_new ();
+  g_autoptr(TestStore) b = test_store_new ();
+  g_autoptr(MtsSyncSession) sa = NULL;
+  g_autoptr(MtsSyncSession) sb = NULL;
+  g_autofree char *sealed = NULL;
+  g_autofree char *sql = NULL;
+
+  /* A refresh token sealed for store A... */
+  sealed = query (a->store, "SELECT hex (mts_encrypt ('mtsr_not-a-real-token', "
+                            "'sync_state.refresh_token:' || ?1))", mts_store_get_id (a->store));
+  g_assert_nonnull (sealed);
+  sql = g_strdup_printf ("INSERT INTO sync_state (key, value) VALUES ('refresh_token', X'%s')",
+                         sealed);
+  g_assert_cmpint (sqlite3_exec (mts_store_get_db (a->store), sql, NULL, NULL, NULL), ==,
+                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (mts_store_get_db (b->store), sql, NULL, NULL, NULL), ==,
+                   SQLITE_OK);
+
+  /* ...is a login in A (the control)... */
+  sa = mts_sync_session_new (a->store, &error);
+  g_assert_no_error (error);
+  g_assert_true (mts_sync_session_is_logged_in (sa));
+
+  /* ...and none in B: it does not decrypt there. */
+  g_test_expect_message ("mts-sync", G_LOG_LEVEL_WARNING, "*refresh token cannot be used*");
+  sb = mts_sync_session_new (b->store, &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_nonnull (sb);
+  g_assert_false (mts_sync_session_is_logged_in (sb));
+}
+
+static void
+test_session_pinned (void)
+{
+  MtsTestServer *srv = server (&main_slot);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TestStore) ts = NULL;
+  g_autoptr(MtsSyncSession) s = NULL;
+  g_autoptr(MtsSyncSession) again = NULL;
+  g_autoptr(MtsTestUser) u = NULL;
+  g_autoptr(JsonNode) answer = NULL;
+  g_autofree char *right = NULL;
+  g_autofree char *wrong = NULL;
+  char code[MTS_TOTP_CODE_BUF];
+
+  if (srv == NULL)
+    return;
+  ts = test_store_new ();
+  u = new_user (srv, "pinned");
+  right = pin_of ("server.pem");
+  wrong = pin_of ("other-server.pem");
+  s = configured_session (srv, ts->store);
+
+  g_assert_false (mts_sync_session_set_pinned_public_key (s, "sha256//nope", &error));
+  g_assert_error (error, MTS_SYNC_ERROR, MTS_SYNC_ERROR_INVALID);
+  g_clear_error (&error);
+
+  /* Another key pinned: the login never leaves the device. */
+  g_assert_true (mts_sync_session_set_pinned_public_key (s, wrong, &error));
+  g_assert_no_error (error);
+  mts_test_user_code (u, code);
+  g_assert_false (mts_sync_session_login (s, u->practice, u->username, u->password, code, NULL,
+                                          NULL, &error));
+  assert_sync_error (error, MTS_SYNC_ERROR_TLS, "pinned");
+  g_clear_error (&error);
+  g_clear_object (&s);
+
+  /* The pin is kept in the store: a new session still refuses... */
+  s = mts_sync_session_new (ts->store, &error);
+  g_assert_no_error (error);
+  answer = mts_sync_client_request (mts_sync_session_get_client (s), "GET", "/v1/health", NULL,
+                                    NULL, NULL, NULL, NULL, &error);
+  assert_sync_error (error, MTS_SYNC_ERROR_TLS, "pinned");
+  g_clear_error (&error);
+
+  /* ...until the right key is pinned. */
+  g_assert_true (mts_sync_session_set_pinned_public_key (s, right, &error));
+  login (s, u);
+  again = mts_sync_session_new (ts->store, &error);
+  g_assert_no_error (error);
+  assert_pull (again);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1455,6 +1559,8 @@ main (int argc, char **argv)
   g_test_add_func ("/sync-client/session/logout", test_session_logout);
   g_test_add_func ("/sync-client/session/other-practice", test_session_other_practice);
   g_test_add_func ("/sync-client/session/moved", test_session_moved);
+  g_test_add_func ("/sync-client/session/token-moved", test_session_token_moved);
+  g_test_add_func ("/sync-client/session/pinned", test_session_pinned);
 
   status = g_test_run ();
 
@@ -1464,6 +1570,6 @@ main (int argc, char **argv)
   g_free (main_slot.failed);
   g_free (short_slot.failed);
   g_free (expired_slot.failed);
-  mts_test_fixture_tear_down ();
+  mts_test_fixture_tear_down (status != 0);
   return status;
 }
