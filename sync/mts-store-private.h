@@ -36,6 +36,8 @@ char *mts_store_now_iso (void);                     /* "YYYY-MM-DDTHH:MM:SS.sssZ
 gboolean mts_store_require_unlocked (MtsStore *store, GError **error);
 /* Reports the database's last error as MTS_STORE_ERROR (LOCKED or DB). */
 gboolean mts_store_db_fail (MtsStore *store, GError **error, const char *what);
+/* Reloads the client names held for search (after sync wrote clients). */
+gboolean mts_store_reload_names (MtsStore *store, GError **error);
 /* The key a phone number is blind-indexed by: its digits (and a leading +). */
 char *mts_store_phone_key (const char *phone);
 sqlite3_stmt *mts_store_prepare (MtsStore *store, const char *sql, GError **error);

@@ -506,6 +506,12 @@ load_names (MtsStore *store, GError **error)
   return TRUE;
 }
 
+gboolean
+mts_store_reload_names (MtsStore *store, GError **error)
+{
+  return mts_store_require_unlocked (store, error) && load_names (store, error);
+}
+
 static void
 remember_name (MtsStore *store, const char *id, const char *name)
 {

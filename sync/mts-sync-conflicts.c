@@ -247,7 +247,8 @@ mts_sync_conflict_resolve (MtsStore *store, const char *id, MtsResolution resolu
   mts_store_bind_text (st, 3, names[resolution]);
   if (!mts_store_step_finalize (store, st, error) || !mts_store_commit (store, error))
     goto fail;
-  return TRUE;
+  return chosen == NULL || strcmp (t->name, "clients") != 0 ||
+         mts_store_reload_names (store, error);
 
 fail:
   mts_store_rollback (store);

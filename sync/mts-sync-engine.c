@@ -961,14 +961,21 @@ mts_sync_once (MtsStore *store, MtsSyncSession *session, const MtsSyncOptions *o
                MtsSyncStats *stats, GError **error)
 {
   MtsSyncStats local_stats = { 0 };
+  gboolean ok;
 
   if (stats == NULL)
     stats = &local_stats;
   memset (stats, 0, sizeof *stats);
   if (!mts_store_require_unlocked (store, error))
     return FALSE;
-  if (!push (store, session, options, progress, user_data, cancellable, stats, error) ||
-      !pull (store, session, options, progress, user_data, cancellable, stats, error))
+  ok = push (store, session, options, progress, user_data, cancellable, stats, error) &&
+       pull (store, session, options, progress, user_data, cancellable, stats, error);
+  /* Clients written by the server's answers are searchable at once (the
+   * store keeps their names in memory), whatever happened after. */
+  if (stats->pulled + stats->deleted + stats->merged + stats->conflicts > 0 &&
+      !mts_store_reload_names (store, ok ? error : NULL))
+    return FALSE;
+  if (!ok)
     return FALSE;
   /* Pull skipped rows with pending edits; a push made them pending no more
    * only if an edit came in meanwhile, which the next sync carries. */
