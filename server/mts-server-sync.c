@@ -13,8 +13,9 @@
  * field and changes nothing), then applied in one transaction with its
  * audit entry: a failure half-way rolls everything back and the device
  * retries, which is safe because an op's (device, seq) is recorded with its
- * result.  Only applied and merged ops are recorded; a conflict or a
- * rejection changed nothing, so a retry simply re-evaluates it. */
+ * result.  Only applied and merged ops are recorded.  A rejection changed
+ * nothing, and a conflict changed only fields that did not clash (which a
+ * retry finds already equal), so a retry simply re-evaluates either. */
 #define G_LOG_DOMAIN "mts-server"
 
 #include "mts-server.h"
@@ -608,6 +609,20 @@ apply_op (MtsServer *server, const MtsCaller *caller, const Op *op, JsonBuilder 
 
   if (clashes->len > 0)
     {
+      /* The fields that did not clash are applied all the same (a new
+       * revision); "current" shows them.  Only the clashing ones wait for
+       * the clinician. */
+      if (changed && !op->delete)
+        {
+          version = s->ops->next_version (s, caller->practice_id, error);
+          if (version <= 0 ||
+              !record_store (server, caller, op->table, op->id, version, FALSE, next, op->seq,
+                             error))
+            return R_N;
+          g_clear_pointer (&cur_fields, json_object_unref);
+          cur_fields = json_object_ref (next);
+          cur.version = version;
+        }
       result_begin (b, op->seq, R_CONFLICT);
       json_builder_set_member_name (b, "fields");
       json_builder_begin_array (b);

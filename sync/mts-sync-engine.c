@@ -47,6 +47,16 @@ pull_skips_table (const MtsTableSpec *t)
   return strcmp (t->name, "documents") == 0;
 }
 
+/* Sets MTS_SYNC_ERROR_CANCELLED, as the client's requests do. */
+static gboolean
+cancelled (GCancellable *cancellable, GError **error)
+{
+  if (!g_cancellable_is_cancelled (cancellable))
+    return FALSE;
+  g_set_error_literal (error, MTS_SYNC_ERROR, MTS_SYNC_ERROR_CANCELLED, "the sync was cancelled");
+  return TRUE;
+}
+
 /* --- sync_state ---------------------------------------------------------- */
 
 static gint64
@@ -672,7 +682,7 @@ push (MtsStore *store, MtsSyncSession *session, const MtsSyncOptions *options,
       JsonArray *results;
       gint64 before, after;
 
-      if (groups == NULL)
+      if (groups == NULL || cancelled (cancellable, error))
         return FALSE;
       if (groups->len == 0)
         break;
@@ -907,7 +917,7 @@ pull (MtsStore *store, MtsSyncSession *session, const MtsSyncOptions *options,
       cursor = next;
       if (!more)
         break;
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+      if (cancelled (cancellable, error))
         return FALSE;
     }
   return TRUE;
@@ -1024,7 +1034,7 @@ mts_sync_with_retries (MtsStore *store, MtsSyncSession *session, const MtsSyncOp
       /* Sleep in slices, so a cancellation is noticed. */
       for (guint64 slept = 0; slept < delay_ms; slept += 100)
         {
-          if (g_cancellable_set_error_if_cancelled (cancellable, error))
+          if (cancelled (cancellable, error))
             return FALSE;
           g_usleep (100 * 1000);
         }
