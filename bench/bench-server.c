@@ -574,12 +574,22 @@ scan_string (Scan *s, const char **start, size_t *len)
     return FALSE;
   s->p++;
   *start = s->p;
-  while (s->p < s->end && *s->p != '"')
-    s->p += *s->p == '\\' ? 2 : 1;
-  if (s->p >= s->end)
-    return FALSE;
-  *len = (size_t) (s->p - *start);
-  s->p++;
+  /* The closing quote is the first one after an even number of
+   * backslashes; memchr keeps this at memory speed on 1 KiB note bodies. */
+  for (;;)
+    {
+      const char *q = memchr (s->p, '"', (size_t) (s->end - s->p));
+      const char *b;
+
+      if (q == NULL)
+        return FALSE;
+      for (b = q; b > *start && b[-1] == '\\'; b--)
+        ;
+      s->p = q + 1;
+      if ((q - b) % 2 == 0)
+        break;
+    }
+  *len = (size_t) (s->p - 1 - *start);
   return TRUE;
 }
 
@@ -706,6 +716,43 @@ scan_pull (const char *text, size_t n, long *records, gint64 *next, gboolean *mo
         return seen == 15;
       if (*s.p++ != ',')
         return FALSE;
+    }
+}
+
+/* The scanner checked on answers made to trip it (escaped quotes and
+ * backslashes, brackets inside strings, nesting), at every start. */
+static void
+scan_self_test (void)
+{
+  static const struct {
+    const char *text;
+    gboolean ok;
+    long records;
+    gint64 next, remaining;
+    gboolean more;
+  } cases[] = {
+    { "{\"records\":[{\"a\":\"x\\\"y\",\"b\":\"\\\\\"},{\"c\":[1,{\"d\":\"]}\"}],\"e\":null}],"
+      "\"next\":5,\"more\":true,\"remaining\":3}", TRUE, 2, 5, 3, TRUE },
+    { "{ \"next\" : 0 , \"records\" : [ ] , \"more\" : false, \"remaining\": 0 }",
+      TRUE, 0, 0, 0, FALSE },
+    { "{\"records\":[{\"a\":\"\\\\\\\"\"}, 7, \"s\"],\"next\":9,\"more\":false,\"remaining\":0,"
+      "\"x\":{\"y\":[\"}\"]}}", TRUE, 3, 9, 0, FALSE },
+    { "{\"records\":[{\"a\":\"x\\\"}],\"next\":5,\"more\":true,\"remaining\":3}", FALSE, 0, 0, 0, FALSE },
+    { "{\"records\":[{}],\"next\":5,\"more\":true}", FALSE, 0, 0, 0, FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      long records = -1;
+      gint64 next = -1, remaining = -1;
+      gboolean more = -1;
+      gboolean ok = scan_pull (cases[i].text, strlen (cases[i].text), &records, &next, &more,
+                               &remaining);
+
+      if (ok != cases[i].ok ||
+          (ok && (records != cases[i].records || next != cases[i].next ||
+                  remaining != cases[i].remaining || more != cases[i].more)))
+        bench_die ("the pull scanner's self-test %u failed", i + 1);
     }
 }
 
@@ -1191,6 +1238,7 @@ main (int argc, char **argv)
           opt_paced_seconds);
   fflush (stdout);
 
+  scan_self_test ();
   read_users (max_n);
 
   /* Logins: one after another, each on its device's own handle, which

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Writes the "Reference server" section of docs/performance.md from the
-output of bench-server (see bench/run-server): one JSON object a line.  Only
-the text between the section's markers is replaced; the rest of the file is
-kept.  Every verdict is computed from the numbers.
+output of bench-server (see bench/run-server): one JSON object a line, after
+the line bench/run-server writes about the run (command, load average, server
+version).  The section's date is the results file's.  Only the text between
+the section's markers is replaced; the rest of the file is kept.  Every
+verdict is computed from the numbers.
 """
 import argparse
 import datetime
@@ -39,7 +41,7 @@ def parse(path):
                 phases[(o["phase"], o["devices"])] = o
             elif kind == "paced":
                 paced[o["phase"]] = o
-            elif kind in ("login", "seed"):
+            elif kind in ("login", "seed", "run"):
                 other[kind] = o
     return versions, params, phases, paced, other
 
@@ -110,6 +112,11 @@ def verdict(ok):
 
 def render(args, versions, params, phases, paced, other):
     m = machine(args.build)
+    run_info = other.get("run", {})
+    command = run_info.get("command", args.command)
+    load = run_info.get("load", args.load)
+    server_version = run_info.get("server_version", args.server_version)
+    when = datetime.datetime.fromtimestamp(os.path.getmtime(args.results), datetime.timezone.utc)
     ops_per_push = params.get("ops_per_push", 0)
     client_every = params.get("client_every", 5)
     note_bytes = params.get("note_body_bytes", 1024)
@@ -124,9 +131,9 @@ def render(args, versions, params, phases, paced, other):
     out = []
     w = out.append
     w("## Reference server (sync API over TLS)\n")
-    w(f"Produced by `{args.command}`, run from the top of the source tree, "
-      f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}; "
-      f"load average (1, 5, 15 min) before the run {args.load}.  One run.  On this shared "
+    w(f"Produced by `{command}`, run from the top of the source tree, "
+      f"{when:%Y-%m-%d %H:%M UTC}; "
+      f"load average (1, 5, 15 min) before the run {load}.  One run.  On this shared "
       "virtual machine the same binaries have measured up to a third apart in runs an hour "
       "apart, so compare numbers within one run rather than across runs.\n")
     w(f"- Machine: {m['cpu']}, **{m['nproc']} cores** (`nproc`), Linux {m['kernel']}.  "
@@ -134,7 +141,7 @@ def render(args, versions, params, phases, paced, other):
       "on one thread (its main loop; only password hashing has worker threads), the load "
       "generator runs one thread per device.  Each table gives both processes' CPU time as a "
       f"share of one core.  Build: {m['buildtype']}.")
-    w(f"- Versions: {args.server_version}; libsoup {run('pkg-config', '--modversion', 'libsoup-3.0')}, "
+    w(f"- Versions: {server_version}; libsoup {run('pkg-config', '--modversion', 'libsoup-3.0')}, "
       f"SQLite {run('pkg-config', '--modversion', 'sqlite3')} (system libraries); client libcurl "
       f"{versions.get('libcurl', '?')} with {versions.get('tls', '?')}; the connection: "
       f"{versions.get('tls_session', '?')}.")
@@ -204,9 +211,12 @@ def render(args, versions, params, phases, paced, other):
                   if p == "push" and o["items"]]
         per_rec = [o["server_cpu_s"] / o["items"] * 1e6 for (p, _), o in phases.items()
                    if p == "pull" and o["items"]]
-        notes.append(f"The server spends {min(per_op):.0f}–{max(per_op):.0f} µs of CPU per "
-                     f"pushed record and {min(per_rec):.0f}–{max(per_rec):.0f} µs per pulled "
-                     "one (its CPU time over the phase divided by the records).")
+        def span(v):
+            lo, hi = f"{min(v):.0f}", f"{max(v):.0f}"
+            return lo if lo == hi else f"{lo}–{hi}"
+        notes.append(f"The server spends {span(per_op)} µs of CPU per pushed record and "
+                     f"{span(per_rec)} µs per pulled one (its CPU time over the phase divided "
+                     "by the records).")
     if len(counts) > 1:
         hi = phases.get(("push", max(counts)))
         if hi and push1:
@@ -220,6 +230,21 @@ def render(args, versions, params, phases, paced, other):
                          f"{hi['requests'] / hi['seconds']:.0f}/s = "
                          f"{max(counts) / (hi['requests'] / hi['seconds']) * 1e3:.0f} ms; "
                          f"measured mean {ms(hi['mean_ms'])}).")
+    busy = [(n, o) for (p, n), o in sorted(phases.items())
+            if p == "pull" and o["seconds"] and o["client_cpu_s"] / o["seconds"] > 0.3]
+    if busy:
+        n, o = max(busy, key=lambda x: x[1]["client_cpu_s"] / x[1]["seconds"])
+        text = (f"Pulling, the load generator is no bystander: with {n} devices it used "
+                f"{share(o['client_cpu_s'], o['seconds'])} of a core (receiving and decrypting "
+                f"{o['bytes_received'] / o['seconds'] / 2**20:.0f} MiB/s of TLS) beside the "
+                f"server's {share(o['server_cpu_s'], o['seconds'])}, so the two together used "
+                f"{(o['client_cpu_s'] + o['server_cpu_s']) / o['seconds']:.1f} of the 2 cores")
+        if o["server_cpu_s"] / o["seconds"] < 0.9:
+            text += (": with the server's thread below a full core, these pull rates are what "
+                     "this machine can drive, a lower bound on what the server can serve.")
+        else:
+            text += "; the server's one thread was still the limit."
+        notes.append(text)
     if notes:
         w("  ".join(notes) + "\n")
 
@@ -301,14 +326,18 @@ def render(args, versions, params, phases, paced, other):
               "work.")
     w("")
 
-    w("Where the server's time goes (perf, sampling the server during separate runs of "
-      "this benchmark, not this one): in a pull, about three quarters of its CPU is "
-      "JSON: each record's stored plain fields and its unsealed fields are parsed into "
-      "json-glib trees (two `JsonParser`s per record, in `record_fields`), copied into a "
-      "`JsonBuilder` (`add_record`) and serialised again (`mts_http_json`); decrypting is "
-      "about 5% and SQLite about 8%.  In a push, SQLite is about two thirds (every record is "
-      "written to `records` and `revisions`, each with its indexes, plus `ops`; WAL "
-      "checkpoints), parsing the request body about a sixth, sealing about 3%.\n")
+    w("Where the server's time goes (perf samples of the server taken during separate runs "
+      "of this benchmark, not this one, so the shares are approximate): in a push, SQLite is "
+      "about half (each record is written to `records` and to `revisions`, each with its "
+      "indexes, the practice's version counter is updated once per op, the op's result goes "
+      "to `ops`, and the WAL is written with `pwrite`); the WAL checkpoint that SQLite runs "
+      "inside whichever commit takes the WAL past 1,000 pages is about a tenth, and most of "
+      "one device's p99 (with checkpoints turned off as a trial, one device's push p99 fell "
+      "from 21–28 ms to 10–13 ms); reading the request body (the strict JSON check, then "
+      "json-glib) about a fifth; sealing about 4%.  In a pull, decrypting the sealed fields "
+      "is about a third, SQLite about a quarter (pages read with `pread`), formatting (each "
+      "record's sealing context and its JSON head, through `printf`) about a sixth, TLS about "
+      "an eighth.\n")
     return "\n".join(out) + "\n"
 
 
