@@ -57,12 +57,80 @@ cancelled (GCancellable *cancellable, GError **error)
   return TRUE;
 }
 
+/* --- statements -------------------------------------------------------- */
+
+/* While a sync runs, its statements are prepared once and kept on the store
+ * (a first sync writes a hundred thousand rows with a handful of
+ * statements); outside a sync (conflict resolution) they are prepared and
+ * finalized each time.  mts_sync_once installs and removes the cache. */
+#define STMT_CACHE "mts-sync-statements"
+
+static sqlite3_stmt *
+stmt_get (MtsStore *store, const char *sql, GError **error)
+{
+  GHashTable *cache = g_object_get_data (G_OBJECT (store), STMT_CACHE);
+  sqlite3_stmt *st;
+
+  if (cache == NULL)
+    return mts_store_prepare (store, sql, error);
+  st = g_hash_table_lookup (cache, sql);
+  if (st == NULL)
+    {
+      st = mts_store_prepare (store, sql, error);
+      if (st != NULL)
+        g_hash_table_insert (cache, g_strdup (sql), st);
+    }
+  return st;
+}
+
+static void
+stmt_release (MtsStore *store, sqlite3_stmt *st)
+{
+  if (g_object_get_data (G_OBJECT (store), STMT_CACHE) == NULL)
+    {
+      sqlite3_finalize (st);
+      return;
+    }
+  sqlite3_reset (st);
+  sqlite3_clear_bindings (st);
+}
+
+static gboolean
+stmt_step_release (MtsStore *store, sqlite3_stmt *st, GError **error)
+{
+  gboolean ok = mts_store_step_done (store, st, error);
+
+  stmt_release (store, st);
+  return ok;
+}
+
+static void
+stmt_free (gpointer st)
+{
+  sqlite3_finalize (st);
+}
+
+static void
+stmt_cache_install (MtsStore *store)
+{
+  g_object_set_data_full (G_OBJECT (store), STMT_CACHE,
+                          g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                 stmt_free),
+                          (GDestroyNotify) g_hash_table_unref);
+}
+
+static void
+stmt_cache_remove (MtsStore *store)
+{
+  g_object_set_data (G_OBJECT (store), STMT_CACHE, NULL);
+}
+
 /* --- sync_state ---------------------------------------------------------- */
 
 static gint64
 state_get_int (MtsStore *store, const char *key, gint64 fallback)
 {
-  sqlite3_stmt *st = mts_store_prepare (store, "SELECT value FROM sync_state WHERE key = ?1", NULL);
+  sqlite3_stmt *st = stmt_get (store, "SELECT value FROM sync_state WHERE key = ?1", NULL);
   gint64 value = fallback;
 
   if (st == NULL)
@@ -70,14 +138,14 @@ state_get_int (MtsStore *store, const char *key, gint64 fallback)
   mts_store_bind_text (st, 1, key);
   if (sqlite3_step (st) == SQLITE_ROW && sqlite3_column_type (st, 0) == SQLITE_INTEGER)
     value = sqlite3_column_int64 (st, 0);
-  sqlite3_finalize (st);
+  stmt_release (store, st);
   return value;
 }
 
 static gboolean
 state_set_int (MtsStore *store, const char *key, gint64 value, GError **error)
 {
-  sqlite3_stmt *st = mts_store_prepare (store,
+  sqlite3_stmt *st = stmt_get (store,
     "INSERT INTO sync_state (key, value) VALUES (?1, ?2) "
     "ON CONFLICT (key) DO UPDATE SET value = excluded.value", error);
 
@@ -85,13 +153,13 @@ state_set_int (MtsStore *store, const char *key, gint64 value, GError **error)
     return FALSE;
   mts_store_bind_text (st, 1, key);
   sqlite3_bind_int64 (st, 2, value);
-  return mts_store_step_finalize (store, st, error);
+  return stmt_step_release (store, st, error);
 }
 
 gint64
 mts_sync_pending (MtsStore *store, GError **error)
 {
-  sqlite3_stmt *st = mts_store_prepare (store, "SELECT count(*) FROM sync_outbox", error);
+  sqlite3_stmt *st = stmt_get (store, "SELECT count(*) FROM sync_outbox", error);
   gint64 n = -1;
 
   if (st == NULL)
@@ -100,7 +168,7 @@ mts_sync_pending (MtsStore *store, GError **error)
     n = sqlite3_column_int64 (st, 0);
   else
     mts_store_db_fail (store, error, "counting the outbox");
-  sqlite3_finalize (st);
+  stmt_release (store, st);
   return n;
 }
 
@@ -126,7 +194,7 @@ mts_sync_read_row (MtsStore *store, const MtsTableSpec *t, const char *id, gint6
         g_string_append_printf (sql, ", %s", f->name);
     }
   g_string_append_printf (sql, " FROM %s WHERE id = ?1", t->name);
-  st = mts_store_prepare (store, sql->str, error);
+  st = stmt_get (store, sql->str, error);
   if (st == NULL)
     return NULL;
   mts_store_bind_text (st, 1, id);
@@ -156,7 +224,7 @@ mts_sync_read_row (MtsStore *store, const MtsTableSpec *t, const char *id, gint6
     }
   else if (rc != SQLITE_DONE)
     mts_store_db_fail (store, error, "reading a row to push");
-  sqlite3_finalize (st);
+  stmt_release (store, st);
   return fields;
 }
 
@@ -235,7 +303,7 @@ mts_sync_write_row (MtsStore *store, const MtsTableSpec *t, const char *id, gint
     g_autofree char *sql = g_strdup_printf ("INSERT INTO %s (%s) VALUES (%s) "
                                             "ON CONFLICT (id) DO UPDATE SET %s",
                                             t->name, cols->str, vals->str, set->str);
-    st = mts_store_prepare (store, sql, error);
+    st = stmt_get (store, sql, error);
   }
   if (st == NULL)
     return FALSE;
@@ -245,19 +313,19 @@ mts_sync_write_row (MtsStore *store, const MtsTableSpec *t, const char *id, gint
     bind_json (st, (int) i + 3, json_object_get_member (fields, t->fields[i].name));
   for (guint k = 0; k < phone_keys->len; k++)
     mts_store_bind_text (st, (int) t->n_fields + 3 + (int) k, phone_keys->pdata[k]);
-  return mts_store_step_finalize (store, st, error);
+  return stmt_step_release (store, st, error);
 }
 
 static gboolean
 delete_row (MtsStore *store, const MtsTableSpec *t, const char *id, GError **error)
 {
   g_autofree char *sql = g_strdup_printf ("DELETE FROM %s WHERE id = ?1", t->name);
-  sqlite3_stmt *st = mts_store_prepare (store, sql, error);
+  sqlite3_stmt *st = stmt_get (store, sql, error);
 
   if (st == NULL)
     return FALSE;
   mts_store_bind_text (st, 1, id);
-  return mts_store_step_finalize (store, st, error);
+  return stmt_step_release (store, st, error);
 }
 
 static gboolean
@@ -266,13 +334,13 @@ set_version (MtsStore *store, const MtsTableSpec *t, const char *id, gint64 vers
 {
   g_autofree char *sql = g_strdup_printf ("UPDATE %s SET version = ?2 WHERE id = ?1 "
                                           "AND version < ?2", t->name);
-  sqlite3_stmt *st = mts_store_prepare (store, sql, error);
+  sqlite3_stmt *st = stmt_get (store, sql, error);
 
   if (st == NULL)
     return FALSE;
   mts_store_bind_text (st, 1, id);
   sqlite3_bind_int64 (st, 2, version);
-  return mts_store_step_finalize (store, st, error);
+  return stmt_step_release (store, st, error);
 }
 
 /* The columns of row @id edited locally after outbox entry @after_seq, or
@@ -281,7 +349,7 @@ static GHashTable *
 pending_columns (MtsStore *store, const char *table, const char *id, gint64 after_seq,
                  gboolean *deleting, GError **error)
 {
-  sqlite3_stmt *st = mts_store_prepare (store,
+  sqlite3_stmt *st = stmt_get (store,
     "SELECT op, changed_columns FROM sync_outbox WHERE table_name = ?1 AND row_id = ?2 "
     "AND seq > ?3", error);
   GHashTable *cols = NULL;
@@ -314,7 +382,7 @@ pending_columns (MtsStore *store, const char *table, const char *id, gint64 afte
       g_clear_pointer (&cols, g_hash_table_unref);
       mts_store_db_fail (store, error, "reading the outbox");
     }
-  sqlite3_finalize (st);
+  stmt_release (store, st);
   return cols;
 }
 
@@ -322,7 +390,7 @@ static gboolean
 outbox_remove (MtsStore *store, const char *table, const char *id, gint64 up_to_seq,
                GError **error)
 {
-  sqlite3_stmt *st = mts_store_prepare (store,
+  sqlite3_stmt *st = stmt_get (store,
     "DELETE FROM sync_outbox WHERE table_name = ?1 AND row_id = ?2 AND seq <= ?3", error);
 
   if (st == NULL)
@@ -330,7 +398,7 @@ outbox_remove (MtsStore *store, const char *table, const char *id, gint64 up_to_
   mts_store_bind_text (st, 1, table);
   mts_store_bind_text (st, 2, id);
   sqlite3_bind_int64 (st, 3, up_to_seq);
-  return mts_store_step_finalize (store, st, error);
+  return stmt_step_release (store, st, error);
 }
 
 /* Applies a server record (merged, or the current one of a conflict) to
@@ -393,7 +461,7 @@ keep_conflict (MtsStore *store, const MtsTableSpec *t, const char *id, const cha
   g_autofree char *local_text = object_text (local);
   g_autofree char *remote_text = remote_fields ? object_text (remote_fields) : NULL;
   g_autofree char *base_text = base_fields ? object_text (base_fields) : NULL;
-  sqlite3_stmt *st = mts_store_prepare (store,
+  sqlite3_stmt *st = stmt_get (store,
     "INSERT INTO sync_conflicts (id, created_at, table_name, row_id, kind, fields, reason, "
     "local, remote, base, remote_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
     "mts_encrypt(?8, 'sync_conflicts.local:' || ?1), "
@@ -417,7 +485,7 @@ keep_conflict (MtsStore *store, const MtsTableSpec *t, const char *id, const cha
     sqlite3_bind_int64 (st, 11, json_object_get_int_member_with_default (remote, "version", 0));
   else
     sqlite3_bind_null (st, 11);
-  ok = mts_store_step_finalize (store, st, error);
+  ok = stmt_step_release (store, st, error);
   memset (local_text, 0, strlen (local_text));
   return ok;
 }
@@ -454,7 +522,7 @@ collect_groups (MtsStore *store, guint limit, GError **error)
 {
   g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func (group_free);
   g_autoptr(GHashTable) by_row = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  sqlite3_stmt *st = mts_store_prepare (store,
+  sqlite3_stmt *st = stmt_get (store,
     "SELECT seq, table_name, row_id, op, changed_columns, base_version FROM sync_outbox "
     "ORDER BY seq LIMIT ?1", error);
   int rc;
@@ -494,10 +562,10 @@ collect_groups (MtsStore *store, guint limit, GError **error)
   if (rc != SQLITE_DONE)
     {
       mts_store_db_fail (store, error, "reading the outbox");
-      sqlite3_finalize (st);
+      stmt_release (store, st);
       return NULL;
     }
-  sqlite3_finalize (st);
+  stmt_release (store, st);
   return g_steal_pointer (&groups);
 }
 
@@ -775,7 +843,7 @@ static gint64
 local_version (MtsStore *store, const MtsTableSpec *t, const char *id, gboolean *exists)
 {
   g_autofree char *sql = g_strdup_printf ("SELECT version FROM %s WHERE id = ?1", t->name);
-  sqlite3_stmt *st = mts_store_prepare (store, sql, NULL);
+  sqlite3_stmt *st = stmt_get (store, sql, NULL);
   gint64 v = -1;
 
   *exists = FALSE;
@@ -787,7 +855,7 @@ local_version (MtsStore *store, const MtsTableSpec *t, const char *id, gboolean 
       *exists = TRUE;
       v = sqlite3_column_int64 (st, 0);
     }
-  sqlite3_finalize (st);
+  stmt_release (store, st);
   return v;
 }
 
@@ -929,7 +997,7 @@ static gboolean
 anchor_audit_head (MtsStore *store, MtsSyncSession *session, GCancellable *cancellable,
                    GError **error)
 {
-  sqlite3_stmt *st = mts_store_prepare (store, "SELECT mts_audit_head()", error);
+  sqlite3_stmt *st = stmt_get (store, "SELECT mts_audit_head()", error);
   g_autofree char *head = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) body = NULL;
@@ -941,7 +1009,7 @@ anchor_audit_head (MtsStore *store, MtsSyncSession *session, GCancellable *cance
     return FALSE;
   if (sqlite3_step (st) == SQLITE_ROW)
     head = mts_store_column_dup (st, 0);
-  sqlite3_finalize (st);
+  stmt_release (store, st);
   if (head == NULL || (colon = strchr (head, ':')) == NULL)
     return TRUE;   /* no log yet */
   seq = g_ascii_strtoll (head, NULL, 10);
@@ -965,10 +1033,28 @@ anchor_audit_head (MtsStore *store, MtsSyncSession *session, GCancellable *cance
 
 /* --- one sync -------------------------------------------------------------- */
 
+static gboolean sync_once (MtsStore *store, MtsSyncSession *session,
+                           const MtsSyncOptions *options, MtsSyncProgressFunc progress,
+                           gpointer user_data, GCancellable *cancellable,
+                           MtsSyncStats *stats, GError **error);
+
 gboolean
 mts_sync_once (MtsStore *store, MtsSyncSession *session, const MtsSyncOptions *options,
                MtsSyncProgressFunc progress, gpointer user_data, GCancellable *cancellable,
                MtsSyncStats *stats, GError **error)
+{
+  gboolean ok;
+
+  stmt_cache_install (store);
+  ok = sync_once (store, session, options, progress, user_data, cancellable, stats, error);
+  stmt_cache_remove (store);
+  return ok;
+}
+
+static gboolean
+sync_once (MtsStore *store, MtsSyncSession *session, const MtsSyncOptions *options,
+           MtsSyncProgressFunc progress, gpointer user_data, GCancellable *cancellable,
+           MtsSyncStats *stats, GError **error)
 {
   MtsSyncStats local_stats = { 0 };
   gboolean ok;
