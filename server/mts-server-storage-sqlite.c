@@ -1513,6 +1513,18 @@ sqlite_close (MtsStorage *s)
   g_free (self);
 }
 
+/* A passive WAL checkpoint: copies what it can without waiting for readers.
+ * The server calls it between requests, so no push pays for it (automatic
+ * checkpoints are off on this connection: see mts_storage_sqlite_open). */
+static void
+sqlite_upkeep (MtsStorage *s)
+{
+  SqliteStorage *self = SELF (s);
+
+  if (self->db != NULL && sqlite3_get_autocommit (self->db))
+    sqlite3_wal_checkpoint_v2 (self->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+}
+
 static const MtsStorageOps sqlite_ops = {
   .name = "sqlite",
   .close = sqlite_close,
@@ -1556,6 +1568,7 @@ static const MtsStorageOps sqlite_ops = {
   .audit_append = sqlite_audit_append,
   .audit_last = sqlite_audit_last,
   .audit_foreach = sqlite_audit_foreach,
+  .upkeep = sqlite_upkeep,
 };
 
 static gboolean
@@ -1753,6 +1766,12 @@ mts_storage_sqlite_open (const char *path, GError **error)
              "cannot set up the server database", error)
       || !migrate (self, path, error))
     goto fail;
+  /* Checkpoints happen in upkeep, between requests, instead of inside the
+   * write that crosses SQLite's 1,000-page mark (docs/performance.md: that
+   * write's latency doubled).  A short-lived connection (an admin command)
+   * leaves the WAL to the server's next upkeep, or checkpoints it when it
+   * is the last to close. */
+  sqlite3_wal_autocheckpoint (self->db, 0);
 
   for (int i = 0; i < N_STMTS; i++)
     if (sqlite3_prepare_v3 (self->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,

@@ -248,6 +248,11 @@ typedef struct {
   MtsStorageFound (*audit_last) (MtsStorage *s, MtsAuditRow *out, GError **error);
   gboolean (*audit_foreach) (MtsStorage *s, gint64 after_seq, MtsAuditFunc each,
                              gpointer user_data, GError **error);
+
+  /* Upkeep, called by the server between requests (and at least every few
+   * seconds under load): the SQLite backend checkpoints its WAL here rather
+   * than inside whichever write crosses SQLite's threshold.  May be NULL. */
+  void (*upkeep) (MtsStorage *s);
 } MtsStorageOps;
 
 struct _MtsStorage {

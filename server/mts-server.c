@@ -571,20 +571,46 @@ stop_cb (gpointer data)
 }
 
 
+/* Storage upkeep (a WAL checkpoint) once a second when no request is being
+ * handled, and at least every UPKEEP_MAX_SECONDS under steady load, so the
+ * WAL never grows without bound. */
+#define UPKEEP_MAX_SECONDS 5
+
+static gboolean
+upkeep_cb (gpointer data)
+{
+  MtsServer *server = data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (server->storage->ops->upkeep != NULL &&
+      (server->in_flight == 0 ||
+       now - server->last_upkeep >= UPKEEP_MAX_SECONDS * G_USEC_PER_SEC))
+    {
+      server->storage->ops->upkeep (server->storage);
+      server->last_upkeep = now;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
 void
 mts_server_run (MtsServer *server)
 {
-  guint term, intr;
+  guint term, intr, upkeep;
 
   server->loop = g_main_loop_new (NULL, FALSE);
   term = g_unix_signal_add (SIGTERM, stop_cb, server);
   intr = g_unix_signal_add (SIGINT, stop_cb, server);
+  server->last_upkeep = g_get_monotonic_time ();
+  upkeep = g_timeout_add_seconds (1, upkeep_cb, server);
   g_main_loop_run (server->loop);
   g_source_remove (term);
   g_source_remove (intr);
+  g_source_remove (upkeep);
   if (server->drain_source != 0)
     g_source_remove (server->drain_source);
   soup_server_disconnect (server->soup);
+  if (server->storage->ops->upkeep != NULL)
+    server->storage->ops->upkeep (server->storage);
   mts_log ("info", "stopped", NULL);
 }
 

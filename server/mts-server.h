@@ -30,6 +30,7 @@ struct _MtsServer {
   guint in_flight;           /* requests being handled, paused ones included */
   gboolean stopping;
   guint drain_source;        /* the give-up timer once stopping */
+  gint64 last_upkeep;        /* monotonic time of the last storage upkeep */
 };
 
 /* What the bearer token says about the caller. */
