@@ -63,6 +63,7 @@ struct _MtsKeystore {
   KeySlot *slots;          /* sodium_malloc */
   guint8 *master;          /* sodium_malloc: master key, then the log MAC key */
   guint32 *ids;            /* the key ids, for mts_keystore_key_ids */
+  gboolean clone;          /* made by mts_keystore_clone: frees without a "lock" */
   /* What the file looked like when last read, and when that was checked,
    * so another process's rotation is noticed (mts_keystore_refresh). */
   dev_t file_dev;
@@ -775,7 +776,7 @@ mts_keystore_free (MtsKeystore *ks)
 
   if (ks == NULL)
     return;
-  if (ks->n_slots > 0)
+  if (ks->n_slots > 0 && !ks->clone)
     {
       g_autofree char *detail = log_detail ();
       g_autofree guint8 *data = NULL;
@@ -790,6 +791,33 @@ mts_keystore_free (MtsKeystore *ks)
         g_warning ("%s", error->message);
     }
   keystore_discard (ks);
+}
+
+MtsKeystore *
+mts_keystore_clone (MtsKeystore *ks, GError **error)
+{
+  MtsKeystore *copy;
+
+  g_return_val_if_fail (ks != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  copy = keystore_new (ks->path);
+  if (copy == NULL)
+    {
+      g_set_error_literal (error, MTS_CORE_ERROR, MTS_CORE_ERROR_IO, "out of secure memory");
+      return NULL;
+    }
+  copy->clone = TRUE;
+  /* The master key and the log key derived from it (one sodium block), and
+   * the id that mts_keystore_reload() checks the file against. */
+  memcpy (copy->master, ks->master, MTS_KEY_BYTES + MTS_KEYLOG_MAC_KEY_BYTES);
+  memcpy (copy->keystore_id, ks->keystore_id, MTS_KEYSTORE_ID_BYTES);
+  if (!mts_keystore_reload (copy, error))
+    {
+      keystore_discard (copy);
+      return NULL;
+    }
+  return copy;
 }
 
 void

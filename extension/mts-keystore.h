@@ -101,13 +101,30 @@ gboolean mts_keystore_create (const char *path, const char *passphrase, gsize pa
 MtsKeystore *mts_keystore_unlock (const char *path, const char *passphrase, gsize passphrase_len,
                                   GError **error);
 
-/* Wipes every key and frees @ks.  Logs "lock". NULL is allowed. */
+/* Wipes every key and frees @ks.  Logs "lock" (a clone logs nothing: see
+ * mts_keystore_clone()).  NULL is allowed. */
 void mts_keystore_free (MtsKeystore *ks);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtsKeystore, mts_keystore_free)
 
 /* Wipes every key and frees @ks without logging "lock": for replacing it by
  * a fresh unlock of the same keystore, which logged "unlock" itself. */
 void mts_keystore_forget (MtsKeystore *ks);
+
+/* A second, independent unlocked handle on the keystore @ks was unlocked
+ * from, without the passphrase: for another database connection or thread
+ * (a handle is not thread-safe; each clone is used by one thread at a time).
+ * The master key is copied into fresh sodium_malloc() memory; the keyset is
+ * then read from the file as mts_keystore_reload() does (so a rotation
+ * written since @ks was loaded is seen, and a file that now holds another
+ * keystore is refused with MTS_CORE_ERROR_INVALID).  The clone outlives
+ * @ks if need be, and reloads and rotates on its own.
+ *
+ * Neither the clone nor its mts_keystore_free() writes to the key-access
+ * log: no key left the file for it, and the "unlock" of @ks (or of the
+ * handle @ks was cloned from) already records that this process holds the
+ * keys.  Free it with mts_keystore_free() all the same: that wipes it.
+ * Returns (transfer full) (nullable). */
+MtsKeystore *mts_keystore_clone (MtsKeystore *ks, GError **error);
 
 /* At most once a second, checks whether the keystore file changed (another
  * process rotated) and reloads the keyset if so, so the primary key is

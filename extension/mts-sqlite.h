@@ -27,4 +27,13 @@ int mts_sqlite_register (sqlite3 *db, char **errmsg);
  * forge.  On failure @ks is freed and @error set. */
 gboolean mts_sqlite_set_keystore (sqlite3 *db, MtsKeystore *ks, GError **error);
 
+/* A new handle on @db's keystore (mts_keystore_clone(): no passphrase, no
+ * key-access log entry), for another connection to the same database, on
+ * this thread or another: mts_store_open_twin() hands it to the second
+ * connection with mts_sqlite_set_keystore().  The connection keeps its own
+ * keystore; the caller owns the clone.  Call it on the thread using @db.
+ * MTS_CORE_ERROR_LOCKED if @db has no keystore (never unlocked, or
+ * mts_lock()ed).  Returns (transfer full) (nullable). */
+MtsKeystore *mts_sqlite_clone_keystore (sqlite3 *db, GError **error);
+
 G_END_DECLS

@@ -42,8 +42,10 @@
 **
 ** The audit functions (mts_actor, mts_audit_*) are in mts-audit.c.  Programs
 ** that link these functions (mts-sqlite.h) hand over an unlocked keystore
-** through the internal mts_set_keystore(P), whose argument only
-** sqlite3_bind_pointer can supply.
+** through the internal mts_set_keystore(P), and clone the connection's
+** keystore for a second connection through the internal
+** mts_clone_keystore(P), whose arguments only sqlite3_bind_pointer can
+** supply.
 */
 #include <sqlite3ext.h>
 SQLITE_EXTENSION_INIT1
@@ -241,6 +243,33 @@ set_keystore_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
   conn->ks = ks;
   mts_conn_forget_audit_state (conn);
   sqlite3_result_int64 (ctx, mts_keystore_primary_id (ks));
+}
+
+/* What mts_clone_keystore(P) fills in: P is bound with sqlite3_bind_pointer
+ * of type "MtsKeystoreClone" (see mts_sqlite_clone_keystore). */
+typedef struct {
+  MtsKeystore *clone;
+  GError *error;
+} CloneRequest;
+
+/* mts_clone_keystore(P) */
+static void
+clone_keystore_func (sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  MtsConn *conn = sqlite3_user_data (ctx);
+  CloneRequest *req = sqlite3_value_pointer (argv[0], "MtsKeystoreClone");
+
+  if (req == NULL)
+    {
+      mts_result_errorf (ctx, "mts_clone_keystore: only programs linking MTS can call this");
+      return;
+    }
+  if (conn->ks == NULL)
+    g_set_error_literal (&req->error, MTS_CORE_ERROR, MTS_CORE_ERROR_LOCKED,
+                         "the keystore is locked; unlock it first");
+  else
+    req->clone = mts_keystore_clone (conn->ks, &req->error);
+  sqlite3_result_int (ctx, req->clone != NULL);
 }
 
 /* mts_lock() */
@@ -656,6 +685,7 @@ sqlite3_mts_init (sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi
     { "mts_unlock", 1, SQLITE_DIRECTONLY, unlock_func },
     { "mts_lock", 0, SQLITE_DIRECTONLY, lock_func },
     { "mts_set_keystore", 1, SQLITE_DIRECTONLY, set_keystore_func },
+    { "mts_clone_keystore", 1, SQLITE_DIRECTONLY, clone_keystore_func },
     { "mts_keystore_passwd", 1, SQLITE_DIRECTONLY, keystore_passwd_func },
     { "mts_encrypt", 2, SQLITE_DIRECTONLY, encrypt_func },
     { "mts_decrypt", 2, SQLITE_DIRECTONLY, decrypt_func },
@@ -725,5 +755,28 @@ mts_sqlite_set_keystore (sqlite3 *db, MtsKeystore *ks, GError **error)
     }
   sqlite3_finalize (st);
   return ok;
+}
+
+MtsKeystore *
+mts_sqlite_clone_keystore (sqlite3 *db, GError **error)
+{
+  CloneRequest req = { NULL, NULL };
+  sqlite3_stmt *st = NULL;
+  gboolean ran = FALSE;
+
+  if (sqlite3_prepare_v2 (db, "SELECT mts_clone_keystore(?1)", -1, &st, NULL) == SQLITE_OK
+      && sqlite3_bind_pointer (st, 1, &req, "MtsKeystoreClone", NULL) == SQLITE_OK)
+    ran = sqlite3_step (st) == SQLITE_ROW;
+  if (!ran && req.error == NULL)
+    g_set_error (&req.error, MTS_CORE_ERROR, MTS_CORE_ERROR_INVALID,
+                 "cannot clone the database connection's keystore: %s", sqlite3_errmsg (db));
+  sqlite3_finalize (st);
+  if (req.error != NULL)
+    {
+      g_clear_pointer (&req.clone, mts_keystore_free);
+      g_propagate_error (error, req.error);
+      return NULL;
+    }
+  return req.clone;
 }
 #endif

@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include "mts-keystore.h"
 #include "mts-store.h"
 
 G_BEGIN_DECLS
@@ -29,6 +30,16 @@ gboolean mts_store_step_finalize (MtsStore *store, sqlite3_stmt *st, GError **er
 gboolean mts_store_outbox_add (MtsStore *store, const char *table, const char *row_id,
                                const char *op, const char *changed_columns, gint64 base_version,
                                const char *at, GError **error);
+
+/* mts_store_open_twin() in two halves, so that the slower second half
+ * (opening the database, decrypting the client names) can run on the
+ * thread that will use the twin.  The first, on @store's thread, clones
+ * its keystore (MTS_STORE_ERROR_LOCKED when locked); the second opens the
+ * store in @dir unlocked with @ks (transfer full, freed on failure) and
+ * @actor (NULL: the default). */
+MtsKeystore *mts_store_clone_keystore (MtsStore *store, GError **error);
+MtsStore *mts_store_open_with_keystore (const char *dir, MtsKeystore *ks, const char *actor,
+                                        GError **error);
 
 /* Helpers every mts-store-*.c shares. */
 const char *mts_store_nonempty (const char *s);     /* "" counts as absent */

@@ -623,6 +623,83 @@ mts_store_lock (MtsStore *store)
     }
 }
 
+MtsKeystore *
+mts_store_clone_keystore (MtsStore *store, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  MtsKeystore *ks;
+
+  g_return_val_if_fail (MTS_IS_STORE (store), NULL);
+
+  if (!mts_store_require_unlocked (store, error))
+    return NULL;
+  ks = mts_sqlite_clone_keystore (store->db, &local);
+  if (ks == NULL)
+    {
+      /* Locked behind the store's back (mts_lock() through the connection). */
+      if (g_error_matches (local, MTS_CORE_ERROR, MTS_CORE_ERROR_LOCKED))
+        g_set_error_literal (error, MTS_STORE_ERROR, MTS_STORE_ERROR_LOCKED,
+                             "the store is locked; unlock it first");
+      else
+        g_propagate_error (error, g_steal_pointer (&local));
+    }
+  return ks;
+}
+
+MtsStore *
+mts_store_open_with_keystore (const char *dir, MtsKeystore *ks, const char *actor,
+                              GError **error)
+{
+  g_autoptr (MtsStore) twin = NULL;
+  g_autofree char *ks_path = NULL;
+
+  g_return_val_if_fail (dir != NULL && ks != NULL, NULL);
+
+  twin = mts_store_open (dir, error);
+  if (twin == NULL)
+    {
+      mts_keystore_free (ks);
+      return NULL;
+    }
+  ks_path = g_canonicalize_filename (mts_keystore_get_path (ks), NULL);
+  if (g_strcmp0 (ks_path, twin->keystore_path) != 0)
+    {
+      g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_INVALID,
+                   "the keystore %s is not the store's (%s)", ks_path, twin->keystore_path);
+      mts_keystore_free (ks);
+      return NULL;
+    }
+  if (!mts_sqlite_set_keystore (twin->db, ks, error))
+    return NULL;
+  twin->unlocked = TRUE;
+  if (actor != NULL)
+    {
+      g_free (twin->actor);
+      twin->actor = g_strdup (actor);
+    }
+  /* The schema is the current one: the store the keystore came from was
+   * migrated when it was unlocked. */
+  if (!set_actor_sql (twin, error) || !load_names (twin, error))
+    {
+      mts_store_lock (twin);
+      return NULL;
+    }
+  return g_steal_pointer (&twin);
+}
+
+MtsStore *
+mts_store_open_twin (MtsStore *store, GError **error)
+{
+  MtsKeystore *ks;
+
+  g_return_val_if_fail (MTS_IS_STORE (store), NULL);
+
+  ks = mts_store_clone_keystore (store, error);
+  if (ks == NULL)
+    return NULL;
+  return mts_store_open_with_keystore (store->dir, ks, store->actor, error);
+}
+
 gboolean
 mts_store_is_unlocked (MtsStore *store)
 {

@@ -125,6 +125,22 @@ gboolean mts_store_unlock (MtsStore *store, const char *passphrase, gsize passph
 /* Wipes the keys and the names held in memory. */
 void mts_store_lock (MtsStore *store);
 
+/* Another store on @store's folder, with a database connection of its own,
+ * already unlocked with a clone of @store's keystore (mts_keystore_clone():
+ * no passphrase, nothing in the key-access log), the same actor, and the
+ * client names loaded.  It is for another thread: the sync manager syncs
+ * through a twin while the app goes on writing through @store.  Each store
+ * is still used by one thread at a time; their writes take turns through
+ * SQLite (WAL; a writer waits up to 5 s for the other's transaction).
+ * What one writes the other reads at once, except the names held in memory
+ * for search: reload those with mts_store_reload_names().
+ *
+ * The twin is independent from then on: locking or freeing @store leaves it
+ * unlocked until it is locked or freed itself (which logs nothing either).
+ * Call on @store's thread.  MTS_STORE_ERROR_LOCKED if @store is locked.
+ * Returns (transfer full) (nullable). */
+MtsStore *mts_store_open_twin (MtsStore *store, GError **error);
+
 gboolean mts_store_is_unlocked (MtsStore *store);
 const char *mts_store_get_dir (MtsStore *store);
 

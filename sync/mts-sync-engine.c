@@ -386,9 +386,12 @@ pending_columns (MtsStore *store, const char *table, const char *id, gint64 afte
   return cols;
 }
 
+/* Removes the entries of a record up to @up_to_seq, adding how many to
+ * *@removed: a push counts what was acknowledged this way, not from the
+ * outbox's size, which the app may grow while a push is in flight. */
 static gboolean
 outbox_remove (MtsStore *store, const char *table, const char *id, gint64 up_to_seq,
-               GError **error)
+               gint64 *removed, GError **error)
 {
   sqlite3_stmt *st = stmt_get (store,
     "DELETE FROM sync_outbox WHERE table_name = ?1 AND row_id = ?2 AND seq <= ?3", error);
@@ -398,7 +401,10 @@ outbox_remove (MtsStore *store, const char *table, const char *id, gint64 up_to_
   mts_store_bind_text (st, 1, table);
   mts_store_bind_text (st, 2, id);
   sqlite3_bind_int64 (st, 3, up_to_seq);
-  return stmt_step_release (store, st, error);
+  if (!stmt_step_release (store, st, error))
+    return FALSE;
+  *removed += sqlite3_changes (mts_store_get_db (store));
+  return TRUE;
 }
 
 /* Applies a server record (merged, or the current one of a conflict) to
@@ -643,7 +649,8 @@ build_op (MtsStore *store, Group *g, GError **error)
 }
 
 static gboolean
-apply_result (MtsStore *store, Group *g, JsonObject *r, MtsSyncStats *stats, GError **error)
+apply_result (MtsStore *store, Group *g, JsonObject *r, MtsSyncStats *stats, gint64 *removed,
+              GError **error)
 {
   const char *status = json_object_get_string_member_with_default (r, "status", "");
   const char *original = json_object_get_string_member_with_default (r, "original_status", status);
@@ -721,7 +728,8 @@ apply_result (MtsStore *store, Group *g, JsonObject *r, MtsSyncStats *stats, GEr
       goto fail;
     }
 
-  if (!outbox_remove (store, t->name, g->id, g->seq, error) || !mts_store_commit (store, error))
+  if (!outbox_remove (store, t->name, g->id, g->seq, removed, error) ||
+      !mts_store_commit (store, error))
     goto fail;
   return TRUE;
 
@@ -748,14 +756,13 @@ push (MtsStore *store, MtsSyncSession *session, const MtsSyncOptions *options,
       g_autoptr(JsonNode) answer = NULL;
       g_autoptr(GHashTable) by_seq = NULL;
       JsonArray *results;
-      gint64 before, after;
+      gint64 after, removed = 0;
 
       if (groups == NULL || cancelled (cancellable, error))
         return FALSE;
       if (groups->len == 0)
         break;
       g_ptr_array_sort (groups, group_cmp);
-      before = mts_sync_pending (store, error);
 
       b = json_builder_new ();
       by_seq = g_hash_table_new (g_int64_hash, g_int64_equal);
@@ -770,7 +777,7 @@ push (MtsStore *store, MtsSyncSession *session, const MtsSyncOptions *options,
           if (g->table == NULL)
             {
               /* Not a synced table (a newer build's, say): nothing to send. */
-              if (!outbox_remove (store, g->table_name, g->id, g->seq, error))
+              if (!outbox_remove (store, g->table_name, g->id, g->seq, &removed, error))
                 return FALSE;
               continue;
             }
@@ -809,16 +816,16 @@ push (MtsStore *store, MtsSyncSession *session, const MtsSyncOptions *options,
 
           if (g == NULL)
             continue;
-          if (!apply_result (store, g, r, stats, error))
+          if (!apply_result (store, g, r, stats, &removed, error))
             return FALSE;
         }
       after = mts_sync_pending (store, error);
       if (after < 0)
         return FALSE;
-      done += before - after;
+      done += removed;
       if (progress != NULL)
         progress (MTS_SYNC_PHASE_PUSH, done, MAX (total, done + after), user_data);
-      if (after >= before)
+      if (removed == 0)
         {
           /* Nothing was acknowledged: stop rather than loop; the entries stay. */
           g_set_error (error, MTS_SYNC_ERROR, MTS_SYNC_ERROR_PROTOCOL,

@@ -42,6 +42,7 @@ struct _MtsSyncSession
 
   char *refresh_token;          /* secret: wiped */
   char *access_token;           /* secret, memory only: wiped */
+  gboolean token_unsaved;       /* refresh_token is newer than the stored one */
 };
 
 G_DEFINE_FINAL_TYPE (MtsSyncSession, mts_sync_session, G_TYPE_OBJECT)
@@ -611,10 +612,33 @@ refresh (MtsSyncSession *s, GCancellable *cancellable, guint *status_out, char *
   gboolean ok = FALSE;
 
   clear_secret (&s->access_token);
+  /* Another session on this store (the app's, or a sync on a worker
+   * thread) may have rotated the token since this one read it: the stored
+   * token is the live one, unless this session's own could not be stored. */
+  if (!s->token_unsaved)
+    {
+      char *stored = NULL;
+
+      if (state_get_token (s, &stored, NULL) && stored != NULL)
+        {
+          clear_secret (&s->refresh_token);
+          s->refresh_token = stored;
+        }
+      else if (s->refresh_token == NULL)
+        {
+          g_set_error (error, MTS_SYNC_ERROR, MTS_SYNC_ERROR_NOT_LOGGED_IN,
+                       "not logged in to %s: log in again",
+                       mts_sync_client_get_host (s->client));
+          return FALSE;
+        }
+    }
   json_object_set_string_member (request, "refresh_token", s->refresh_token);
   body = json_node_init_object (json_node_alloc (), request);
+  /* Not cancellable: once the server has rotated the token, the answer
+   * carrying the new one must not be dropped (the request is bounded by
+   * the client's timeouts all the same). */
   answer = mts_sync_client_request (s->client, "POST", "/v1/auth/refresh", body, NULL,
-                                    cancellable, status_out, &code, &local);
+                                    NULL, status_out, &code, &local);
   wipe_member (request, "refresh_token");
   if (answer == NULL)
     {
@@ -651,6 +675,7 @@ refresh (MtsSyncSession *s, GCancellable *cancellable, guint *status_out, char *
    * it cannot be stored, so that the next attempt stores it. */
   clear_secret (&s->refresh_token);
   s->refresh_token = g_strdup (rotated);
+  s->token_unsaved = TRUE;
   if (!mts_store_begin (s->store, error))
     goto out;
   if (!state_put_token (s, rotated, error) ||
@@ -660,6 +685,7 @@ refresh (MtsSyncSession *s, GCancellable *cancellable, guint *status_out, char *
       mts_store_rollback (s->store);
       goto out;
     }
+  s->token_unsaved = FALSE;
   if (role != NULL)
     replace (&s->role, role);
   s->access_token = g_strdup (access);

@@ -9,6 +9,8 @@
 
 #include <glib/gstdio.h>
 #include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -601,6 +603,219 @@ test_forget (Fixture *fx, gconstpointer data)
   mts_keystore_free (NULL);
 }
 
+/* ---- clone ---- */
+
+/* Seals @text under @ks's primary field key, in context "t.c:1". */
+static gsize
+seal_text (MtsKeystore *ks, const char *text, guint8 *env)
+{
+  guint32 id = mts_keystore_primary_id (ks);
+
+  g_assert_cmpuint (mts_envelope_sealed_size (strlen (text)), <=, 128);
+  mts_envelope_seal (env, id, mts_keystore_subkey (ks, id, MTS_PURPOSE_FIELD), MTS_VALUE_TEXT,
+                     text, strlen (text), "t.c:1", 5);
+  return mts_envelope_sealed_size (strlen (text));
+}
+
+/* Opens an envelope of seal_text with @ks, expecting @text. */
+static void
+assert_opens (MtsKeystore *ks, const guint8 *env, gsize len, const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  const guint8 *key;
+  guint8 out[128] = { 0 };
+  MtsEnvelope e;
+  MtsValueType type;
+
+  g_assert_true (mts_envelope_parse (env, len, &e, &error));
+  key = mts_keystore_subkey (ks, e.key_id, MTS_PURPOSE_FIELD);
+  g_assert_nonnull (key);
+  g_assert_true (mts_envelope_open (&e, key, "t.c:1", 5, &type, out, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr ((char *) out, ==, text);
+}
+
+/* A clone opens what the original sealed and the other way round, holds
+ * the keys in memory of its own, and logs neither an unlock nor a lock. */
+static void
+test_clone_opens_envelopes (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  MtsKeystore *ks, *clone;
+  guint8 env[128], env2[128];
+  gsize len, len2;
+  guint64 n = 0;
+
+  create (fx->path);
+  ks = unlock_ok (fx->path, PASS);
+  len = seal_text (ks, "sealed by the original", env);
+  clone = mts_keystore_clone (ks, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (clone);
+  g_assert_cmpstr (mts_keystore_get_path (clone), ==, fx->path);
+  g_assert_cmpuint (mts_keystore_primary_id (clone), ==, 1);
+  assert_opens (clone, env, len, "sealed by the original");
+  len2 = seal_text (clone, "sealed by the clone", env2);
+  assert_opens (ks, env2, len2, "sealed by the clone");
+  /* The same keys, in other memory. */
+  for (int p = MTS_PURPOSE_FIELD; p <= MTS_PURPOSE_AUDIT; p++)
+    {
+      g_assert_true (mts_keystore_subkey (clone, 1, p) != mts_keystore_subkey (ks, 1, p));
+      g_assert_cmpmem (mts_keystore_subkey (clone, 1, p), MTS_KEY_BYTES,
+                       mts_keystore_subkey (ks, 1, p), MTS_KEY_BYTES);
+    }
+  g_assert_true (mts_keystore_log_key (clone) != mts_keystore_log_key (ks));
+  g_assert_cmpmem (mts_keystore_log_key (clone), MTS_KEYLOG_MAC_KEY_BYTES,
+                   mts_keystore_log_key (ks), MTS_KEYLOG_MAC_KEY_BYTES);
+  /* A clone of a clone is a clone. */
+  {
+    g_autoptr (MtsKeystore) again = mts_keystore_clone (clone, &error);
+    g_assert_no_error (error);
+    assert_opens (again, env, len, "sealed by the original");
+  }
+
+  mts_keystore_free (clone);
+  assert_opens (ks, env2, len2, "sealed by the clone");   /* the original is untouched */
+  g_assert_cmpuint (count_in_log (fx->path, "unlock"), ==, 1);
+  g_assert_cmpuint (count_in_log (fx->path, "lock"), ==, 0);
+  mts_keystore_free (ks);
+  g_assert_cmpuint (count_in_log (fx->path, "lock"), ==, 1);
+  g_assert_true (mts_keylog_verify (fx->path, NULL, &n, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n, ==, 3);   /* create, unlock, lock */
+}
+
+/* A clone goes on working after the original is freed: it opens, seals,
+ * and rotates (logged and MACed with the keystore's log key). */
+static void
+test_clone_outlives_original (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsKeystore) clone = NULL;
+  g_autoptr (MtsKeystore) later = NULL;
+  guint8 log_key[MTS_KEYLOG_MAC_KEY_BYTES];
+  MtsKeystore *ks;
+  guint8 env[128];
+  gsize len;
+
+  create (fx->path);
+  ks = unlock_ok (fx->path, PASS);
+  len = seal_text (ks, "before the original went", env);
+  memcpy (log_key, mts_keystore_log_key (ks), sizeof log_key);
+  clone = mts_keystore_clone (ks, &error);
+  g_assert_no_error (error);
+  mts_keystore_free (ks);
+
+  assert_opens (clone, env, len, "before the original went");
+  g_assert_cmpuint (mts_keystore_rotate (clone, &error), ==, 2);
+  g_assert_no_error (error);
+  len = seal_text (clone, "under key 2", env);
+  g_assert_true (mts_keylog_verify (fx->path, log_key, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_in_log (fx->path, "rotate"), ==, 1);
+
+  /* What the clone rotated is on disk for the next unlock. */
+  later = unlock_ok (fx->path, PASS);
+  g_assert_cmpuint (mts_keystore_primary_id (later), ==, 2);
+  assert_opens (later, env, len, "under key 2");
+  sodium_memzero (log_key, sizeof log_key);
+}
+
+/* A clone reads the keyset from the file: a rotation through the original
+ * before the clone is made is in it at once; one after is seen on reload or
+ * refresh, as for any other handle.  A file that now holds another keystore
+ * is refused. */
+static void
+test_clone_sees_rotation (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsKeystore) ks = NULL;
+  g_autoptr (MtsKeystore) clone = NULL;
+  g_autoptr (MtsKeystore) clone2 = NULL;
+  guint8 env[128];
+  gsize len;
+
+  create (fx->path);
+  ks = unlock_ok (fx->path, PASS);
+  clone = mts_keystore_clone (ks, &error);
+  g_assert_no_error (error);
+
+  /* Through the original, after the clone was made. */
+  g_assert_cmpuint (mts_keystore_rotate (ks, &error), ==, 2);
+  len = seal_text (ks, "under key 2", env);
+  g_assert_cmpuint (mts_keystore_primary_id (clone), ==, 1);
+  g_assert_null (mts_keystore_subkey (clone, 2, MTS_PURPOSE_FIELD));
+  g_assert_true (mts_keystore_reload (clone, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (mts_keystore_primary_id (clone), ==, 2);
+  assert_opens (clone, env, len, "under key 2");
+
+  /* Before the clone is made: it starts from the file. */
+  g_assert_cmpuint (mts_keystore_rotate (ks, &error), ==, 3);
+  clone2 = mts_keystore_clone (ks, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (mts_keystore_primary_id (clone2), ==, 3);
+  g_assert_cmpmem (mts_keystore_subkey (clone2, 3, MTS_PURPOSE_FIELD), MTS_KEY_BYTES,
+                   mts_keystore_subkey (ks, 3, MTS_PURPOSE_FIELD), MTS_KEY_BYTES);
+
+  /* And refresh, which mts_encrypt uses, notices it within a second. */
+  g_usleep (G_USEC_PER_SEC * 11 / 10);
+  g_assert_true (mts_keystore_refresh (clone));
+  g_assert_cmpuint (mts_keystore_primary_id (clone), ==, 3);
+
+  /* Another keystore at the path: no clone of the old one. */
+  g_assert_cmpint (g_remove (fx->path), ==, 0);
+  create (fx->path);
+  g_assert_null (mts_keystore_clone (ks, &error));
+  g_assert_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "different keystore"));
+  g_clear_error (&error);
+  /* The old handles are not the new keystore's: dropped without a "lock". */
+  mts_keystore_forget (g_steal_pointer (&ks));
+  mts_keystore_forget (g_steal_pointer (&clone));
+  mts_keystore_forget (g_steal_pointer (&clone2));
+  g_assert_cmpuint (count_in_log (fx->path, "lock"), ==, 0);
+}
+
+/* Freeing a clone wipes its keys and unmaps their memory (sodium_free): in
+ * a subprocess, reading a freed clone's subkey faults instead of finding
+ * the key.  The original keeps its own copy. */
+static void
+test_clone_wiped_on_free (Fixture *fx, gconstpointer data)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (MtsKeystore) ks = NULL;
+      MtsKeystore *clone;
+      const volatile guint8 *key;
+      guint8 copy[MTS_KEY_BYTES];
+
+      create (fx->path);
+      ks = unlock_ok (fx->path, PASS);
+      clone = mts_keystore_clone (ks, &error);
+      g_assert_no_error (error);
+      key = mts_keystore_subkey (clone, 1, MTS_PURPOSE_FIELD);
+      memcpy (copy, (const guint8 *) key, sizeof copy);
+      mts_keystore_free (clone);
+      g_assert_cmpmem (mts_keystore_subkey (ks, 1, MTS_PURPOSE_FIELD), MTS_KEY_BYTES,
+                       copy, MTS_KEY_BYTES);
+      sodium_memzero (copy, sizeof copy);
+      mts_keystore_forget (g_steal_pointer (&ks));
+      /* This process dies below: clean up its folder first. */
+      mts_test_dir_remove (fx->dir);
+      printf ("freed; reading its key\n");
+      fflush (stdout);
+      printf ("it still reads: %s\n", key[0] == 0 && key[MTS_KEY_BYTES - 1] == 0 ? "zeros" : "bytes");
+      exit (0);   /* not reached: the memory is unmapped */
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  /* It got as far as the read (every check before it passed), and no further. */
+  g_test_trap_assert_stdout ("*freed; reading its key*");
+  g_test_trap_assert_stdout_unmatched ("*it still reads*");
+}
+
 /* ---- passwd ---- */
 
 static void
@@ -869,6 +1084,10 @@ main (int argc, char **argv)
   ADD ("/keystore/rotate/key-ids", test_key_ids);
   ADD ("/keystore/rotate/refresh", test_refresh);
   ADD ("/keystore/unlock/forget", test_forget);
+  ADD ("/keystore/clone/opens-envelopes", test_clone_opens_envelopes);
+  ADD ("/keystore/clone/outlives-original", test_clone_outlives_original);
+  ADD ("/keystore/clone/sees-rotation", test_clone_sees_rotation);
+  ADD ("/keystore/clone/wiped-on-free", test_clone_wiped_on_free);
   ADD ("/keystore/passwd/keeps-keys", test_passwd);
   ADD ("/keystore/passwd/refusals", test_passwd_refusals);
 #undef ADD

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <gio/gio.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -33,6 +34,7 @@ struct _MtsTestProxy {
   GPtrArray *conns;         /* under lock */
   guint faults;             /* under lock */
   guint connections;        /* under lock */
+  guint64 bytes_up;         /* under lock */
   GThread *acceptor;
 };
 
@@ -70,6 +72,15 @@ listen_on (guint16 port, guint16 *bound_port, GError **error)
   if (bound_port != NULL)
     *bound_port = ntohs (addr.sin_port);
   return fd;
+}
+
+/* Forwarded bytes go out at once: no Nagle delay stacked on the peers'. */
+static void
+no_delay (int fd)
+{
+  int one = 1;
+
+  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 static gboolean
@@ -129,6 +140,9 @@ conn_thread (gpointer data)
   g_mutex_lock (&p->lock);
   c->server_fd = fd;
   g_mutex_unlock (&p->lock);
+  no_delay (c->client_fd);
+  if (fd >= 0)
+    no_delay (fd);
   if (fd < 0)
     {
       /* The server is not there: the device sees its connection closed. */
@@ -162,6 +176,9 @@ conn_thread (gpointer data)
 
           if (n <= 0 || !send_all (c->server_fd, buf, (gsize) n))
             break;
+          g_mutex_lock (&p->lock);
+          p->bytes_up += (guint64) n;
+          g_mutex_unlock (&p->lock);
         }
       if (fds[1].revents != 0)
         {
@@ -261,7 +278,7 @@ accept_thread (gpointer data)
           p->listen_fd = listen_on (p->port, NULL, &error);
           if (p->listen_fd < 0)
             {
-              g_warning ("%s; trying again", error->message);
+              g_message ("%s; trying again", error->message);
               g_usleep (100 * 1000);
               continue;
             }
@@ -391,6 +408,17 @@ mts_test_proxy_connections (MtsTestProxy *p)
 
   g_mutex_lock (&p->lock);
   n = p->connections;
+  g_mutex_unlock (&p->lock);
+  return n;
+}
+
+guint64
+mts_test_proxy_bytes_up (MtsTestProxy *p)
+{
+  guint64 n;
+
+  g_mutex_lock (&p->lock);
+  n = p->bytes_up;
   g_mutex_unlock (&p->lock);
   return n;
 }

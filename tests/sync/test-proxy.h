@@ -57,5 +57,8 @@ void mts_test_proxy_set_mode (MtsTestProxy *proxy, MtsTestProxyMode mode, gsize 
 guint mts_test_proxy_faults (MtsTestProxy *proxy);
 /* How many connections were accepted since the proxy was made. */
 guint mts_test_proxy_connections (MtsTestProxy *proxy);
+/* How many bytes went from devices to the server since the proxy was made
+ * (a request on its way shows as this growing). */
+guint64 mts_test_proxy_bytes_up (MtsTestProxy *proxy);
 
 G_END_DECLS

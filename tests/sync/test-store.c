@@ -495,6 +495,252 @@ test_sweep_files (Fixture *fx, gconstpointer data)
   g_assert_true (g_file_test (new_orphan, G_FILE_TEST_EXISTS));   /* maybe an add in progress */
 }
 
+/* ---- twins ---- */
+
+/* Lines of @event in the store's key-access log. */
+static guint
+keylog_count (Fixture *fx, const char *event)
+{
+  g_autofree char *log = g_build_filename (fx->dir, "practice.mtskey.log", NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *needle = g_strdup_printf ("\t%s\t", event);
+  guint n = 0;
+
+  g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
+  for (const char *p = strstr (text, needle); p != NULL; p = strstr (p + 1, needle))
+    n++;
+  return n;
+}
+
+static gint64
+query_int (MtsStore *store, const char *sql)
+{
+  g_autofree char *text = query (store, sql);
+
+  g_assert_nonnull (text);
+  return g_ascii_strtoll (text, NULL, 10);
+}
+
+/* A twin reads what the store wrote and the other way round, names the
+ * same actor in the audit log, loads the client names for search, and
+ * costs no entry in the key-access log. */
+static void
+test_twin_sees_writes (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsClient) before = add_client (fx, "Bryn Before", "bryn@example.org", NULL);
+  g_autoptr (MtsStore) twin = NULL;
+  g_autoptr (MtsClient) got = NULL;
+  g_autoptr (MtsClient) from_twin = mts_client_new ();
+  g_autoptr (MtsClient) after = NULL;
+  g_autoptr (GPtrArray) found = NULL;
+  g_autofree char *actor = NULL;
+  g_autofree char *mode = NULL;
+  guint unlocks = keylog_count (fx, "unlock");
+
+  twin = mts_store_open_twin (fx->store, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (twin);
+  g_assert_true (twin != fx->store);
+  g_assert_true (mts_store_is_unlocked (twin));
+  g_assert_true (mts_store_get_db (twin) != mts_store_get_db (fx->store));
+  g_assert_cmpstr (mts_store_get_dir (twin), ==, mts_store_get_dir (fx->store));
+  g_assert_cmpstr (mts_store_get_id (twin), ==, mts_store_get_id (fx->store));
+  g_assert_cmpstr (mts_store_get_actor (twin), ==, fx->clinician_id);
+  g_assert_cmpint (query_int (twin, "PRAGMA busy_timeout"), ==, 5000);
+  g_assert_cmpint (query_int (fx->store, "PRAGMA busy_timeout"), ==, 5000);
+  mode = query (twin, "PRAGMA journal_mode");
+  g_assert_cmpstr (mode, ==, "wal");
+
+  /* The names were loaded: search by name works at once. */
+  found = mts_store_client_search (twin, "bryn", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (found->len, ==, 1);
+
+  /* The twin writes; the store reads. */
+  from_twin->display_name = g_strdup ("Tam Twin");
+  from_twin->phone = g_strdup ("0113 496 0123");
+  g_assert_true (mts_store_client_add (twin, from_twin, &error));
+  g_assert_no_error (error);
+  got = mts_store_client_get (fx->store, from_twin->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (got->display_name, ==, "Tam Twin");
+  g_assert_cmpstr (got->phone, ==, "0113 496 0123");
+  /* ... audited as the store's actor, queued for sync like any write. */
+  actor = query (fx->store, "SELECT actor FROM mts_audit WHERE target = 'clients' "
+                            "ORDER BY seq DESC LIMIT 1");
+  g_assert_cmpstr (actor, ==, fx->clinician_id);
+  g_assert_cmpint (query_int (fx->store, "SELECT count(*) FROM sync_outbox WHERE table_name = "
+                                         "'clients'"), ==, 2);
+
+  /* The store writes; the twin reads. */
+  {
+    g_autoptr (MtsClient) c = add_client (fx, "Ola Original", NULL, NULL);
+    after = mts_store_client_get (twin, c->id, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (after->display_name, ==, "Ola Original");
+  }
+  assert_audit_ok (fx);
+  {
+    g_autofree char *verify = query (twin, "SELECT mts_audit_verify()");
+    g_assert_cmpstr (verify, ==, "ok");
+  }
+
+  /* Neither opening nor freeing the twin touched the key-access log. */
+  g_clear_object (&twin);
+  g_assert_cmpuint (keylog_count (fx, "unlock"), ==, unlocks);
+  g_assert_cmpuint (keylog_count (fx, "lock"), ==, 0);
+  assert_audit_ok (fx);
+}
+
+typedef struct {
+  MtsStore *store;
+  guint n;
+  GMutex lock;
+  GCond cond;
+  gboolean holding;
+} Writer;
+
+/* Adds @n clients through @w->store. */
+static gpointer
+write_clients_thread (gpointer data)
+{
+  Writer *w = data;
+
+  for (guint i = 0; i < w->n; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (MtsClient) c = mts_client_new ();
+
+      c->display_name = g_strdup_printf ("Thread Client %u", i);
+      c->email = g_strdup_printf ("thread%u@example.org", i);
+      if (!mts_store_client_add (w->store, c, &error))
+        return g_strdup (error->message);
+    }
+  return NULL;
+}
+
+/* Holds a write transaction on @w->store for 300 ms, then commits. */
+static gpointer
+hold_write_thread (gpointer data)
+{
+  Writer *w = data;
+  char *message = NULL;
+  char *result = NULL;
+
+  if (sqlite3_exec (mts_store_get_db (w->store), "BEGIN IMMEDIATE", NULL, NULL, &message)
+      != SQLITE_OK)
+    {
+      result = g_strdup (message);
+      sqlite3_free (message);
+    }
+  g_mutex_lock (&w->lock);
+  w->holding = TRUE;
+  g_cond_signal (&w->cond);
+  g_mutex_unlock (&w->lock);
+  if (result != NULL)
+    return result;
+  g_usleep (300 * 1000);
+  if (sqlite3_exec (mts_store_get_db (w->store), "COMMIT", NULL, NULL, &message) != SQLITE_OK)
+    {
+      result = g_strdup (message);
+      sqlite3_free (message);
+    }
+  return result;
+}
+
+/* A twin on another thread and the store on this one write at the same
+ * time: every write lands (each waits out the other's transaction under
+ * the busy timeout), and the audit chain they share holds. */
+static void
+test_twin_concurrent_writes (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsStore) twin = mts_store_open_twin (fx->store, &error);
+  Writer w = { .store = twin, .n = 150 };
+  GThread *thread;
+  char *failure;
+  gint64 clients_before;
+
+  g_assert_no_error (error);
+  clients_before = query_int (fx->store, "SELECT count(*) FROM clients");
+  g_mutex_init (&w.lock);
+  g_cond_init (&w.cond);
+
+  /* A writer held up by the twin's open transaction waits and succeeds. */
+  thread = g_thread_new ("hold", hold_write_thread, &w);
+  g_mutex_lock (&w.lock);
+  while (!w.holding)
+    g_cond_wait (&w.cond, &w.lock);
+  g_mutex_unlock (&w.lock);
+  {
+    g_autoptr (MtsClient) c = add_client (fx, "Wyn Waited", NULL, NULL);
+    g_assert_nonnull (c->id);
+  }
+  failure = g_thread_join (thread);
+  g_assert_null (failure);
+
+  /* Both writing flat out. */
+  thread = g_thread_new ("writer", write_clients_thread, &w);
+  for (guint i = 0; i < w.n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("Main Client %u", i);
+      g_autoptr (MtsClient) c = add_client (fx, name, NULL, NULL);
+      g_autoptr (MtsNote) n = add_note (fx, c->id, "written while the twin writes");
+    }
+  failure = g_thread_join (thread);
+  g_assert_null (failure);
+
+  g_assert_cmpint (query_int (fx->store, "SELECT count(*) FROM clients"), ==,
+                   clients_before + 1 + 2 * w.n);
+  g_assert_cmpint (query_int (twin, "SELECT count(*) FROM notes"), ==, w.n);
+  g_assert_cmpint (query_int (fx->store, "SELECT count(*) FROM sync_outbox WHERE table_name = "
+                                         "'clients'"), ==, clients_before + 1 + 2 * w.n);
+  assert_audit_ok (fx);
+  g_mutex_clear (&w.lock);
+  g_cond_clear (&w.cond);
+}
+
+/* No twin of a locked store; a twin made before the lock is its own and
+ * goes on until it is locked itself. */
+static void
+test_twin_of_locked_refused (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MtsStore) early = mts_store_open_twin (fx->store, &error);
+  g_autoptr (MtsStore) twin = NULL;
+  g_autoptr (MtsStore) locked = NULL;
+  g_autoptr (MtsClient) c = mts_client_new ();
+
+  g_assert_no_error (error);
+  mts_store_lock (fx->store);
+  twin = mts_store_open_twin (fx->store, &error);
+  g_assert_null (twin);
+  g_assert_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_LOCKED);
+  g_clear_error (&error);
+  /* Nor of one that was never unlocked. */
+  locked = mts_store_open (fx->dir, &error);
+  g_assert_no_error (error);
+  g_assert_null (mts_store_open_twin (locked, &error));
+  g_assert_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_LOCKED);
+  g_clear_error (&error);
+
+  c->display_name = g_strdup ("Eli Early");
+  g_assert_true (mts_store_client_add (early, c, &error));
+  g_assert_no_error (error);
+  mts_store_lock (early);
+  g_assert_false (mts_store_client_add (early, c, &error));
+  g_assert_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_LOCKED);
+  g_clear_error (&error);
+
+  /* Unlocked again, the store makes twins again. */
+  g_assert_true (mts_store_unlock (fx->store, PASS, strlen (PASS), &error));
+  g_assert_no_error (error);
+  twin = mts_store_open_twin (fx->store, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (twin);
+}
+
 /* UUIDv7 ids sort in the order they were made, even within a millisecond. */
 static void
 test_uuid7_order (void)
@@ -532,6 +778,9 @@ main (int argc, char **argv)
   ADD ("/store/no-plaintext-on-disk", test_no_plaintext_on_disk);
   ADD ("/store/sweep-files", test_sweep_files);
   ADD ("/store/client/all-fields-and-id", test_client_all_fields_and_id);
+  ADD ("/store/twin/sees-writes", test_twin_sees_writes);
+  ADD ("/store/twin/concurrent-writes", test_twin_concurrent_writes);
+  ADD ("/store/twin/of-locked-refused", test_twin_of_locked_refused);
 #undef ADD
   return g_test_run ();
 }
