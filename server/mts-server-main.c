@@ -59,7 +59,7 @@ main (int argc, char **argv)
   const GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "configuration file", "FILE" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "print the version", NULL },
-    { NULL }
+    G_OPTION_ENTRY_NULL
   };
   g_autoptr(GOptionContext) options = g_option_context_new ("COMMAND [ARGUMENTS]");
   g_autoptr(MtsServerConfig) config = NULL;

@@ -538,6 +538,8 @@ test_twin_sees_writes (Fixture *fx, gconstpointer data)
   g_autofree char *mode = NULL;
   guint unlocks = keylog_count (fx, "unlock");
 
+  g_assert_nonnull (before);
+
   twin = mts_store_open_twin (fx->store, &error);
   g_assert_no_error (error);
   g_assert_nonnull (twin);
@@ -687,6 +689,7 @@ test_twin_concurrent_writes (Fixture *fx, gconstpointer data)
       g_autofree char *name = g_strdup_printf ("Main Client %u", i);
       g_autoptr (MtsClient) c = add_client (fx, name, NULL, NULL);
       g_autoptr (MtsNote) n = add_note (fx, c->id, "written while the twin writes");
+      g_assert_nonnull (n);
     }
   failure = g_thread_join (thread);
   g_assert_null (failure);
