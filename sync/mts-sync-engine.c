@@ -502,7 +502,8 @@ typedef struct {
   const MtsTableSpec *table;
   char *table_name;
   char *id;
-  gint64 seq;             /* the newest entry's */
+  gint64 seq;             /* the op's: the oldest entry's (see collect_groups) */
+  gint64 last_seq;        /* the newest entry's */
   gboolean delete;
   GHashTable *changed;    /* column names */
   gint64 entry_base;      /* the newest entry's base_version */
@@ -521,8 +522,14 @@ group_free (gpointer data)
   g_free (g);
 }
 
-/* Reads up to @limit outbox entries and coalesces them per record, in the
- * order of each record's newest entry. */
+/* Reads up to @limit outbox entries and coalesces them per record: one op
+ * with the union of their changed columns and the row's values now.  The op
+ * takes the OLDEST entry's seq: if that entry was pushed before and its
+ * answer lost (the app killed mid-push), the server answers "duplicate" for
+ * it, and only that entry is acknowledged; the newer ones go out again as a
+ * fresh op based on the version the duplicate reports, instead of being
+ * merged against the old base — where a device would conflict with its own
+ * earlier edit. */
 static GPtrArray *
 collect_groups (MtsStore *store, guint limit, GError **error)
 {
@@ -555,7 +562,9 @@ collect_groups (MtsStore *store, guint limit, GError **error)
           g_hash_table_insert (by_row, g_steal_pointer (&key), g);
           g_ptr_array_add (groups, g);
         }
-      g->seq = sqlite3_column_int64 (st, 0);
+      if (g->seq == 0)
+        g->seq = sqlite3_column_int64 (st, 0);
+      g->last_seq = sqlite3_column_int64 (st, 0);
       g->delete = g_strcmp0 (op, "delete") == 0;
       g->entry_base = sqlite3_column_int64 (st, 5);
       if (changed != NULL)
@@ -656,11 +665,15 @@ apply_result (MtsStore *store, Group *g, JsonObject *r, MtsSyncStats *stats, gin
   const char *original = json_object_get_string_member_with_default (r, "original_status", status);
   gint64 version = json_object_get_int_member_with_default (r, "version", 0);
   const MtsTableSpec *t = g->table;
+  /* What this answer acknowledges: the whole group, or for a duplicate only
+   * its oldest entry, which the server had applied before. */
+  gint64 acked = g->last_seq;
 
   if (strcmp (status, "duplicate") == 0)
     {
       stats->duplicates++;
       status = original;
+      acked = g->seq;
     }
   if (!mts_store_begin (store, error))
     return FALSE;
@@ -675,7 +688,7 @@ apply_result (MtsStore *store, Group *g, JsonObject *r, MtsSyncStats *stats, gin
   else if (strcmp (status, "merged") == 0)
     {
       if (!apply_server_record (store, t, g->id, json_object_get_object_member (r, "record"),
-                                g->seq, error))
+                                acked, error))
         goto fail;
       stats->merged++;
     }
@@ -701,7 +714,7 @@ apply_result (MtsStore *store, Group *g, JsonObject *r, MtsSyncStats *stats, gin
         }
       if (!keep_conflict (store, t, g->id, "conflict", fields, NULL, g->local, current, base,
                           error) ||
-          !apply_server_record (store, t, g->id, current, g->seq, error))
+          !apply_server_record (store, t, g->id, current, acked, error))
         goto fail;
       stats->conflicts++;
     }
@@ -728,7 +741,7 @@ apply_result (MtsStore *store, Group *g, JsonObject *r, MtsSyncStats *stats, gin
       goto fail;
     }
 
-  if (!outbox_remove (store, t->name, g->id, g->seq, removed, error) ||
+  if (!outbox_remove (store, t->name, g->id, acked, removed, error) ||
       !mts_store_commit (store, error))
     goto fail;
   return TRUE;
@@ -777,7 +790,7 @@ push (MtsStore *store, MtsSyncSession *session, const MtsSyncOptions *options,
           if (g->table == NULL)
             {
               /* Not a synced table (a newer build's, say): nothing to send. */
-              if (!outbox_remove (store, g->table_name, g->id, g->seq, &removed, error))
+              if (!outbox_remove (store, g->table_name, g->id, g->last_seq, &removed, error))
                 return FALSE;
               continue;
             }

@@ -620,6 +620,62 @@ test_revoked_keeps_data (void)
   g_assert_cmpstr (kept->display_name, ==, "Gil Example");
 }
 
+static void
+exec_sql (Device *d, const char *sql)
+{
+  char *message = NULL;
+
+  if (sqlite3_exec (mts_store_get_db (d->store), sql, NULL, NULL, &message) != SQLITE_OK)
+    g_error ("%s: %s", sql, message);
+}
+
+/* A push whose answer was lost (the app killed after the server applied
+ * it), then another edit of the same field: the replayed entry is a
+ * duplicate, the new edit is applied over it, and the device does not
+ * conflict with itself. */
+static void
+test_lost_answer_then_edit (void)
+{
+  g_autofree char *slug = new_practice ();
+  g_autoptr(Device) a = device_new (slug, "a");
+  g_autoptr(Device) b = device_new (slug, "b");
+  g_autofree char *client = add_client (a, "Hal Example", NULL, NULL);
+  g_autofree char *sql = NULL;
+  g_autoptr(MtsClient) seen = NULL;
+  sqlite3_stmt *st;
+  gint64 seq = 0, base = 0;
+  MtsSyncStats s;
+
+  sync_ok (a);
+  edit_client (a, client, set_address, "first address");
+  g_assert_cmpint (sqlite3_prepare_v2 (mts_store_get_db (a->store),
+                                       "SELECT seq, base_version FROM sync_outbox", -1, &st,
+                                       NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (st), ==, SQLITE_ROW);
+  seq = sqlite3_column_int64 (st, 0);
+  base = sqlite3_column_int64 (st, 1);
+  sqlite3_finalize (st);
+  sync_ok (a);
+  /* Undo what the answer did on the device, as if it never arrived. */
+  sql = g_strdup_printf ("INSERT INTO sync_outbox (seq, table_name, row_id, op, changed_columns, "
+                         "base_version, created_at) VALUES (%" G_GINT64_FORMAT ", 'clients', "
+                         "'%s', 'upsert', 'address', %" G_GINT64_FORMAT ", 'x'); "
+                         "UPDATE clients SET version = %" G_GINT64_FORMAT " WHERE id = '%s'",
+                         seq, client, base, base, client);
+  exec_sql (a, sql);
+  edit_client (a, client, set_address, "second address");
+
+  s = sync_ok (a);
+  g_assert_cmpint (s.duplicates, ==, 1);
+  g_assert_cmpint (s.conflicts, ==, 0);
+  g_assert_cmpuint (open_conflicts (a), ==, 0);
+  sync_ok (b);
+  seen = get_client (b, client);
+  g_assert_cmpstr (seen->address, ==, "second address");
+  sync_ok (a);
+  assert_same (a, b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -633,6 +689,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sync-engine/three-devices-every-order", test_three_devices_every_order);
   g_test_add_func ("/sync-engine/delete-propagates", test_delete_propagates);
   g_test_add_func ("/sync-engine/first-sync-resumes", test_first_sync_resumes);
+  g_test_add_func ("/sync-engine/lost-answer-then-edit", test_lost_answer_then_edit);
   g_test_add_func ("/sync-engine/revoked-keeps-data", test_revoked_keeps_data);
   status = g_test_run ();
   if (server != NULL)
