@@ -465,7 +465,7 @@ apply_op (MtsServer *server, const MtsCaller *caller, const Op *op, JsonBuilder 
   g_autoptr(JsonObject) next = NULL;
   g_autoptr(GPtrArray) clashes = g_ptr_array_new ();
   MtsStorageFound found;
-  gboolean changed = FALSE;
+  gboolean changed = FALSE, signing = FALSE;
   gint64 version;
 
   found = s->ops->record_get (s, caller->practice_id, op->table->name, op->id, &cur, error);
@@ -536,6 +536,13 @@ apply_op (MtsServer *server, const MtsCaller *caller, const Op *op, JsonBuilder 
         }
     }
 
+  if (!op->delete && strcmp (op->table->name, "notes") == 0)
+    {
+      JsonNode *status = json_object_get_member (op->fields, "status");
+      signing = status != NULL && node_is_string (status) &&
+                strcmp (json_node_get_string (status), "signed") == 0;
+    }
+
   next = json_object_new ();
   {
     JsonObjectIter iter;
@@ -569,6 +576,13 @@ apply_op (MtsServer *server, const MtsCaller *caller, const Op *op, JsonBuilder 
 
           if (nodes_equal (ours, theirs))
             continue;
+          if (signing && op->base_version != cur.version)
+            {
+              /* A signature covers the note as its signer read it: one
+               * that meets a change made elsewhere is not merged into it. */
+              g_ptr_array_add (clashes, (gpointer) f->name);
+              continue;
+            }
           if (op->base_version == cur.version ||
               (base_fields != NULL && nodes_equal (theirs, was)))
             take = ours;

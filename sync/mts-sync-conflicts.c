@@ -167,6 +167,24 @@ mts_sync_conflict_resolve (MtsStore *store, const char *id, MtsResolution resolu
       return FALSE;
     }
   t = mts_table_lookup (c->table_name);
+  if (t != NULL && resolution != MTS_RESOLVE_THEIRS && strcmp (t->name, "notes") == 0)
+    {
+      sqlite3_stmt *signed_st = mts_store_prepare (store,
+        "SELECT 1 FROM notes WHERE id = ?1 AND status = 'signed'", error);
+      gboolean is_signed;
+
+      if (signed_st == NULL)
+        return FALSE;
+      mts_store_bind_text (signed_st, 1, c->row_id);
+      is_signed = sqlite3_step (signed_st) == SQLITE_ROW;
+      sqlite3_finalize (signed_st);
+      if (is_signed)
+        {
+          g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_SIGNED,
+                       "the note is signed now and cannot change: keep theirs and amend it");
+          return FALSE;
+        }
+    }
   if (t == NULL)
     {
       g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_INVALID,

@@ -252,8 +252,42 @@ bind_json (sqlite3_stmt *st, int i, JsonNode *value)
     sqlite3_bind_null (st, i);
 }
 
+/* Whether row @id of notes is signed here.  A signed note never changes
+ * through the store (schema/0001-initial.sql's trigger), but the server's
+ * version of it must still win on this device when the two differ (another
+ * device signed first, or this device's signature met a concurrent edit and
+ * is kept as a conflict): the row is then replaced, not updated. */
+static gboolean
+replace_signed_note (MtsStore *store, const MtsTableSpec *t, const char *id, GError **error)
+{
+  sqlite3_stmt *st;
+  gboolean is_signed;
+
+  if (strcmp (t->name, "notes") != 0)
+    return TRUE;
+  st = stmt_get (store, "SELECT status = 'signed' FROM notes WHERE id = ?1", error);
+  if (st == NULL)
+    return FALSE;
+  mts_store_bind_text (st, 1, id);
+  is_signed = sqlite3_step (st) == SQLITE_ROW && sqlite3_column_int (st, 0) == 1;
+  stmt_release (store, st);
+  if (!is_signed)
+    return TRUE;
+  /* An amendment may name it: the foreign key is checked at commit, once
+   * the row is back. */
+  st = stmt_get (store, "PRAGMA defer_foreign_keys = ON", error);
+  if (st == NULL || !stmt_step_release (store, st, error))
+    return FALSE;
+  st = stmt_get (store, "DELETE FROM notes WHERE id = ?1", error);
+  if (st == NULL)
+    return FALSE;
+  mts_store_bind_text (st, 1, id);
+  return stmt_step_release (store, st, error);
+}
+
 /* Writes a server record into row @id: inserts it, or updates every column
- * except those in @keep (columns with a newer local edit still to push). */
+ * except those in @keep (columns with a newer local edit still to push).
+ * Must run inside a transaction. */
 gboolean
 mts_sync_write_row (MtsStore *store, const MtsTableSpec *t, const char *id, gint64 version,
            JsonObject *fields, GHashTable *keep, GError **error)
@@ -299,6 +333,8 @@ mts_sync_write_row (MtsStore *store, const MtsTableSpec *t, const char *id, gint
         }
     }
 
+  if (!replace_signed_note (store, t, id, error))
+    return FALSE;
   {
     g_autofree char *sql = g_strdup_printf ("INSERT INTO %s (%s) VALUES (%s) "
                                             "ON CONFLICT (id) DO UPDATE SET %s",
@@ -494,6 +530,21 @@ keep_conflict (MtsStore *store, const MtsTableSpec *t, const char *id, const cha
   ok = stmt_step_release (store, st, error);
   memset (local_text, 0, strlen (local_text));
   return ok;
+}
+
+static gboolean
+exec_sql (MtsStore *store, const char *sql, GError **error)
+{
+  char *message = NULL;
+
+  if (sqlite3_exec (mts_store_get_db (store), sql, NULL, NULL, &message) != SQLITE_OK)
+    {
+      g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_DB, "%s: %s", sql,
+                   message ? message : "failed");
+      sqlite3_free (message);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* --- push ------------------------------------------------------------------ */
@@ -821,6 +872,11 @@ push (MtsStore *store, MtsSyncSession *session, const MtsSyncOptions *options,
           return FALSE;
         }
       stats->pushed += g_hash_table_size (by_seq);
+      /* The server's records written here may name rows this device has not
+       * pulled yet (a clinician, a session): as in pull, references are the
+       * server's to keep, not checked row by row. */
+      if (!exec_sql (store, "PRAGMA foreign_keys = OFF", error))
+        return FALSE;
       for (guint i = 0; i < json_array_get_length (results); i++)
         {
           JsonObject *r = json_array_get_object_element (results, i);
@@ -830,8 +886,13 @@ push (MtsStore *store, MtsSyncSession *session, const MtsSyncOptions *options,
           if (g == NULL)
             continue;
           if (!apply_result (store, g, r, stats, &removed, error))
-            return FALSE;
+            {
+              exec_sql (store, "PRAGMA foreign_keys = ON", NULL);
+              return FALSE;
+            }
         }
+      if (!exec_sql (store, "PRAGMA foreign_keys = ON", error))
+        return FALSE;
       after = mts_sync_pending (store, error);
       if (after < 0)
         return FALSE;
@@ -917,20 +978,6 @@ apply_pulled (MtsStore *store, JsonObject *record, MtsSyncStats *stats, GError *
   return apply_server_record (store, t, id, record, G_MAXINT64, error);
 }
 
-static gboolean
-exec_sql (MtsStore *store, const char *sql, GError **error)
-{
-  char *message = NULL;
-
-  if (sqlite3_exec (mts_store_get_db (store), sql, NULL, NULL, &message) != SQLITE_OK)
-    {
-      g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_DB, "%s: %s", sql,
-                   message ? message : "failed");
-      sqlite3_free (message);
-      return FALSE;
-    }
-  return TRUE;
-}
 
 static gboolean
 pull (MtsStore *store, MtsSyncSession *session, const MtsSyncOptions *options,
