@@ -529,6 +529,7 @@ handshake_broke (const char *errbuf)
     "Error in the pull function",                   /* GnuTLS: recv failed */
     "Error in the push function",                   /* GnuTLS: send failed */
     "non-properly terminated",                      /* GnuTLS: EOF mid-handshake */
+    "Error decoding the received TLS packet",       /* GnuTLS: EOF mid-record */
     "The TLS connection was non-properly",
     "SSL_ERROR_SYSCALL",                            /* OpenSSL */
     "unexpected eof",

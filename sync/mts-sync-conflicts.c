@@ -250,8 +250,10 @@ mts_sync_conflict_resolve (MtsStore *store, const char *id, MtsResolution resolu
       json_object_set_string_member (next, "updated_at", at);
       if (row == NULL)
         version = 0;
-      if (!mts_sync_write_row (store, t, c->row_id, version, next, NULL, error) ||
-          (changed->len > 0 &&
+      /* Mine (or the merge) may be what the row holds already: then there
+       * is nothing to write or push, not even a new updated_at. */
+      if (changed->len > 0 &&
+          (!mts_sync_write_row (store, t, c->row_id, version, next, NULL, error) ||
            !mts_store_outbox_add (store, t->name, c->row_id, "upsert", changed->str, version,
                                   at, error)))
         goto fail;

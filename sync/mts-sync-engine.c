@@ -447,7 +447,7 @@ outbox_remove (MtsStore *store, const char *table, const char *id, gint64 up_to_
  * row @id without touching what was edited after @after_seq. */
 static gboolean
 apply_server_record (MtsStore *store, const MtsTableSpec *t, const char *id,
-                     JsonObject *record, gint64 after_seq, GError **error)
+                     JsonObject *record, gint64 after_seq, JsonObject *sent, GError **error)
 {
   g_autoptr(GHashTable) keep = NULL;
   gboolean deleting = FALSE;
@@ -463,6 +463,30 @@ apply_server_record (MtsStore *store, const MtsTableSpec *t, const char *id,
     }
   if (deleting)
     return TRUE;
+  /* A column with a newer entry that this op carried, with the value the
+   * row still has: the server's answer already accounts for it (values are
+   * read at push time), so the answer's value is the one to write. */
+  if (keep != NULL && sent != NULL)
+    {
+      gint64 row_version = 0;
+      gboolean row_deleted = FALSE;
+      g_autoptr(JsonObject) row = mts_sync_read_row (store, t, id, &row_version, &row_deleted,
+                                                     NULL);
+      GHashTableIter iter;
+      gpointer name;
+
+      g_hash_table_iter_init (&iter, keep);
+      while (row != NULL && g_hash_table_iter_next (&iter, &name, NULL))
+        {
+          JsonNode *now = json_object_get_member (row, name);
+          JsonNode *was = json_object_get_member (sent, name);
+
+          if (now != NULL && was != NULL && json_node_equal (now, was))
+            g_hash_table_iter_remove (&iter);
+        }
+      if (g_hash_table_size (keep) == 0)
+        g_clear_pointer (&keep, g_hash_table_unref);
+    }
   version = json_object_get_int_member_with_default (record, "version", 0);
   if (json_object_get_boolean_member_with_default (record, "deleted", FALSE))
     return keep != NULL ? set_version (store, t, id, version, error)
@@ -473,6 +497,18 @@ apply_server_record (MtsStore *store, const MtsTableSpec *t, const char *id,
       g_set_error (error, MTS_SYNC_ERROR, MTS_SYNC_ERROR_PROTOCOL,
                    "the server sent a record of %s without fields", t->name);
       return FALSE;
+    }
+  /* A column still kept was edited after the op left: that edit was made
+   * on the row's old version, and must reach the server as such (merged or
+   * in conflict there), never as an edit of the version this answer
+   * brought, which would overwrite it.  So the row keeps its version. */
+  if (keep != NULL)
+    {
+      gboolean row_deleted = FALSE;
+      g_autoptr(JsonObject) row = mts_sync_read_row (store, t, id, &version, &row_deleted, NULL);
+
+      if (row == NULL)
+        version = 0;
     }
   return mts_sync_write_row (store, t, id, version, fields, keep, error);
 }
@@ -559,6 +595,7 @@ typedef struct {
   GHashTable *changed;    /* column names */
   gint64 entry_base;      /* the newest entry's base_version */
   JsonObject *local;      /* the row as sent, for a conflict record */
+  JsonObject *sent;       /* the fields the op carried */
 } Group;
 
 static void
@@ -570,6 +607,7 @@ group_free (gpointer data)
   g_free (g->table_name);
   g_clear_pointer (&g->changed, g_hash_table_unref);
   g_clear_pointer (&g->local, json_object_unref);
+  g_clear_pointer (&g->sent, json_object_unref);
   g_free (g);
 }
 
@@ -698,6 +736,10 @@ build_op (MtsStore *store, Group *g, GError **error)
             continue;
           json_builder_set_member_name (b, name);
           json_builder_add_value (b, value ? json_node_copy (value) : json_node_new (JSON_NODE_NULL));
+          if (g->sent == NULL)
+            g->sent = json_object_new ();
+          json_object_set_member (g->sent, name,
+                                  value ? json_node_copy (value) : json_node_new (JSON_NODE_NULL));
         }
       json_builder_end_object (b);
       g->local = json_object_ref (row);
@@ -739,7 +781,7 @@ apply_result (MtsStore *store, Group *g, JsonObject *r, MtsSyncStats *stats, gin
   else if (strcmp (status, "merged") == 0)
     {
       if (!apply_server_record (store, t, g->id, json_object_get_object_member (r, "record"),
-                                acked, error))
+                                acked, g->sent, error))
         goto fail;
       stats->merged++;
     }
@@ -765,7 +807,7 @@ apply_result (MtsStore *store, Group *g, JsonObject *r, MtsSyncStats *stats, gin
         }
       if (!keep_conflict (store, t, g->id, "conflict", fields, NULL, g->local, current, base,
                           error) ||
-          !apply_server_record (store, t, g->id, current, acked, error))
+          !apply_server_record (store, t, g->id, current, acked, g->sent, error))
         goto fail;
       stats->conflicts++;
     }
@@ -975,7 +1017,7 @@ apply_pulled (MtsStore *store, JsonObject *record, MtsSyncStats *stats, GError *
       return delete_row (store, t, id, error);
     }
   stats->pulled++;
-  return apply_server_record (store, t, id, record, G_MAXINT64, error);
+  return apply_server_record (store, t, id, record, G_MAXINT64, NULL, error);
 }
 
 
