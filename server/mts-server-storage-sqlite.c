@@ -291,6 +291,7 @@ typedef enum {
   ST_PULL,
   ST_PULL_REMAINING,
   ST_LIVE_COUNT,
+  ST_REFERENCING,
 
   ST_OP_GET,
   ST_OP_PUT,
@@ -407,6 +408,11 @@ static const char *const stmt_sql[N_STMTS] = {
     "SELECT count(*) FROM records WHERE practice_id = ?1 AND version > ?2",
   [ST_LIVE_COUNT] =
     "SELECT count(*) FROM records WHERE practice_id = ?1 AND deleted = 0",
+  /* A scan of the practice's live records: run only when a client is
+   * deleted, which is rare. */
+  [ST_REFERENCING] =
+    "SELECT " RECORD_COLS " FROM records WHERE practice_id = ?1 AND deleted = 0 "
+    "AND json_extract (plain_json, '$.' || ?2) = ?3",
 
   [ST_OP_GET] =
     "SELECT result_json FROM ops "
@@ -1365,6 +1371,38 @@ sqlite_live_count (MtsStorage *s, const char *practice_id, GError **error)
   return sqlite3_column_int64 (st, 0);
 }
 
+static gboolean
+sqlite_records_referencing (MtsStorage *s, const char *practice_id, const char *field,
+                            const char *value, MtsRecordFunc each, gpointer user_data,
+                            GError **error)
+{
+  static const char what[] = "cannot read the records that refer to a record";
+  SqliteStorage *self = SELF (s);
+  g_auto(CachedStmt) st = stmt (self, ST_REFERENCING);
+  int rc;
+
+  bind_text (self, st, 1, practice_id);
+  bind_text (self, st, 2, field);
+  bind_text (self, st, 3, value);
+  while ((rc = step (self, st)) == SQLITE_ROW)
+    {
+      MtsRecordRow row = { 0 };
+      gboolean more;
+
+      read_record (st, &row);
+      more = each (&row, user_data);
+      mts_record_row_clear (&row);
+      if (!more)
+        return TRUE;
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_error (self, rc, what, error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* ---- pushed ops ---- */
 
 static MtsStorageFound
@@ -1568,6 +1606,7 @@ static const MtsStorageOps sqlite_ops = {
   .audit_append = sqlite_audit_append,
   .audit_last = sqlite_audit_last,
   .audit_foreach = sqlite_audit_foreach,
+  .records_referencing = sqlite_records_referencing,
   .upkeep = sqlite_upkeep,
 };
 

@@ -225,6 +225,12 @@ typedef struct {
   gboolean (*pull) (MtsStorage *s, const char *practice_id, gint64 after, guint limit,
                     MtsRecordFunc each, gpointer user_data, gint64 *remaining,
                     GError **error);
+  /* Live current records (of any table) whose non-sensitive field @field
+   * equals @value, e.g. everything of a client ("client_id").  @each must
+   * not write to the storage; collect, then write. */
+  gboolean (*records_referencing) (MtsStorage *s, const char *practice_id, const char *field,
+                                   const char *value, MtsRecordFunc each, gpointer user_data,
+                                   GError **error);
   /* Live (not deleted) current records of the practice. */
   gint64 (*live_count) (MtsStorage *s, const char *practice_id, GError **error);
 

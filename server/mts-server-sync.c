@@ -450,6 +450,80 @@ nodes_equal (JsonNode *a, JsonNode *b)
   return json_node_equal (a, b);
 }
 
+typedef struct {
+  GPtrArray *tables;   /* const char * (registry names, not owned) */
+  GPtrArray *ids;      /* char * */
+} Refs;
+
+static gboolean
+collect_ref (const MtsRecordRow *row, gpointer data)
+{
+  Refs *refs = data;
+  const MtsTableSpec *t = mts_table_lookup (row->table);
+
+  if (t != NULL)
+    {
+      g_ptr_array_add (refs->tables, (gpointer) t->name);
+      g_ptr_array_add (refs->ids, g_strdup (row->id));
+    }
+  return TRUE;
+}
+
+/* Tombstones every live record whose @field is @value (and, for invoices,
+ * their payments): deleting a client deletes everything of the client, as
+ * the store does on the device, including records another device made
+ * meanwhile and signed notes (erasure, not an edit). */
+static gboolean
+cascade_delete (MtsServer *server, const MtsCaller *caller, const char *field,
+                const char *value, gint64 seq, GError **error)
+{
+  MtsStorage *s = server->storage;
+  Refs refs = { g_ptr_array_new (), g_ptr_array_new_with_free_func (g_free) };
+  gboolean ok = s->ops->records_referencing (s, caller->practice_id, field, value, collect_ref,
+                                             &refs, error);
+
+  for (guint i = 0; ok && i < refs.ids->len; i++)
+    {
+      const MtsTableSpec *t = mts_table_lookup (refs.tables->pdata[i]);
+      const char *id = refs.ids->pdata[i];
+      gint64 version = s->ops->next_version (s, caller->practice_id, error);
+
+      ok = version > 0 && record_store (server, caller, t, id, version, TRUE, NULL, seq, error);
+      if (ok && strcmp (t->name, "invoices") == 0)
+        ok = cascade_delete (server, caller, "invoice_id", id, seq, error);
+    }
+  g_ptr_array_unref (refs.tables);
+  g_ptr_array_unref (refs.ids);
+  return ok;
+}
+
+/* Whether the client a record belongs to (its client_id, from @fields or
+ * else @current) is deleted on the server. */
+static gboolean
+client_is_deleted (MtsServer *server, const MtsCaller *caller, const MtsTableSpec *t,
+                   JsonObject *fields, JsonObject *current, gboolean *deleted, GError **error)
+{
+  g_auto(MtsRecordRow) client = { 0 };
+  JsonNode *ref = NULL;
+  MtsStorageFound found;
+
+  *deleted = FALSE;
+  if (strcmp (t->name, "clients") == 0 || mts_table_field (t, "client_id") == NULL)
+    return TRUE;
+  if (fields != NULL)
+    ref = json_object_get_member (fields, "client_id");
+  if (ref == NULL && current != NULL)
+    ref = json_object_get_member (current, "client_id");
+  if (ref == NULL || !node_is_string (ref))
+    return TRUE;
+  found = server->storage->ops->record_get (server->storage, caller->practice_id, "clients",
+                                            json_node_get_string (ref), &client, error);
+  if (found == MTS_STORAGE_ERROR_RESULT)
+    return FALSE;
+  *deleted = found == MTS_STORAGE_FOUND && client.deleted;
+  return TRUE;
+}
+
 /* Applies @op; adds its result to @b and, for applied and merged ops,
  * stores {"status", "version"} in *@record_as (what a replay needs).
  * Returns the kind, or R_N with @error set when the server failed. */
@@ -474,8 +548,15 @@ apply_op (MtsServer *server, const MtsCaller *caller, const Op *op, JsonBuilder 
 
   if (found == MTS_STORAGE_NOT_FOUND)
     {
+      gboolean orphan = FALSE;
+
       if (op->base_version != 0)
         return reject (b, op, "stale_base", "the server has no record with this id");
+      if (!op->delete &&
+          !client_is_deleted (server, caller, op->table, op->fields, NULL, &orphan, error))
+        return R_N;
+      if (orphan)
+        return reject (b, op, "deleted", "the record's client was deleted");
       if (!op->delete)
         for (guint i = 0; i < op->table->n_fields; i++)
           {
@@ -505,8 +586,19 @@ apply_op (MtsServer *server, const MtsCaller *caller, const Op *op, JsonBuilder 
   cur_fields = record_fields (server, caller->practice_id, &cur, error);
   if (cur_fields == NULL)
     return R_N;
-  if (is_signed_note (op->table, &cur, cur_fields))
+  /* A signed note is never edited; it may be deleted (with its client:
+   * erasure, as the store allows). */
+  if (!op->delete && is_signed_note (op->table, &cur, cur_fields))
     return reject (b, op, "signed", "the note is signed and cannot change: amend it instead");
+  if (!op->delete && !cur.deleted)
+    {
+      gboolean orphan = FALSE;
+
+      if (!client_is_deleted (server, caller, op->table, op->fields, cur_fields, &orphan, error))
+        return R_N;
+      if (orphan)
+        return reject (b, op, "deleted", "the record's client was deleted");
+    }
   if (cur.deleted)
     {
       if (!op->delete)
@@ -660,6 +752,9 @@ apply_op (MtsServer *server, const MtsCaller *caller, const Op *op, JsonBuilder 
       if (version <= 0 ||
           !record_store (server, caller, op->table, op->id, version, op->delete,
                          op->delete ? NULL : next, op->seq, error))
+        return R_N;
+      if (op->delete && strcmp (op->table->name, "clients") == 0 &&
+          !cascade_delete (server, caller, "client_id", op->id, op->seq, error))
         return R_N;
     }
   else

@@ -229,6 +229,15 @@ mts_sync_conflict_resolve (MtsStore *store, const char *id, MtsResolution resolu
           g_propagate_error (error, local);
           goto fail;
         }
+      if (row == NULL || deleted)
+        {
+          /* Deleted meanwhile (its client, say): nothing to write it into.
+           * Its versions stay readable in this conflict. */
+          g_set_error (error, MTS_STORE_ERROR, MTS_STORE_ERROR_NOT_FOUND,
+                       "the %s record was deleted since: only keeping theirs is possible",
+                       t->name);
+          goto fail;
+        }
       /* The row as it is (the server's version), with the chosen fields. */
       for (guint i = 0; i < t->n_fields; i++)
         {

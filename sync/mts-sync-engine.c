@@ -819,11 +819,20 @@ apply_result (MtsStore *store, Group *g, JsonObject *r, MtsSyncStats *stats, gin
       gboolean deleted = FALSE;
       g_autoptr(JsonObject) row = mts_sync_read_row (store, t, g->id, &row_version, &deleted, NULL);
 
-      /* Kept for the clinician; and the record is pulled again from the
-       * version this device had, so the row comes back to the server's. */
-      if (!keep_conflict (store, t, g->id, "rejected", NULL, code, g->local, NULL, NULL, error) ||
-          (row != NULL && row_version < cursor &&
-           !state_set_int (store, CURSOR_KEY, row_version, error)))
+      /* Kept for the clinician.  A record the server has deleted (or whose
+       * client it has) goes here too; anything else is pulled again from
+       * the version this device had (its base, if the row is gone), so the
+       * row comes back to the server's. */
+      gint64 from = row != NULL ? row_version : g->entry_base;
+
+      if (!keep_conflict (store, t, g->id, "rejected", NULL, code, g->local, NULL, NULL, error))
+        goto fail;
+      if (strcmp (code, "deleted") == 0)
+        {
+          if (row != NULL && !delete_row (store, t, g->id, error))
+            goto fail;
+        }
+      else if (from < cursor && !state_set_int (store, CURSOR_KEY, from, error))
         goto fail;
       stats->rejected++;
     }
