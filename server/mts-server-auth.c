@@ -587,6 +587,31 @@ mts_auth_refresh (MtsServer *server, SoupServerMessage *msg)
   found = s->ops->token_mark_used (s, hash, now, &error);
   if (found == MTS_STORAGE_ERROR_RESULT)
     goto fail;
+  if (found == MTS_STORAGE_NOT_FOUND && token.used_at > 0 && user.id != NULL &&
+      !user.disabled && server->config->refresh_retry_seconds > 0 &&
+      now - token.used_at <= server->config->refresh_retry_seconds)
+    {
+      /* Spent moments ago: most likely the answer that carried its
+       * successor was lost (a dropped connection, the app killed), and the
+       * device asks again.  The successor, which it never received, is
+       * revoked with the rest of the family and a new pair issued in the
+       * same family.  (Were it a thief, the owner's next refresh finds its
+       * token revoked and must log in again, as after a theft.) */
+      g_autoptr(JsonBuilder) d = json_builder_new ();
+
+      json_builder_begin_object (d);
+      json_builder_set_member_name (d, "device_id");
+      json_builder_add_string_value (d, token.device_id);
+      json_builder_end_object (d);
+      if (!s->ops->token_revoke_family (s, token.family, &error) ||
+          !mts_server_audit (server, token.practice_id, token.user_id, "refresh-retried", d,
+                             &error) ||
+          !issue_tokens (server, msg, token.practice_id, token.user_id, user.role,
+                         token.device_id, token.family, &error) ||
+          !s->ops->commit (s, &error))
+        goto fail;
+      return;
+    }
   if (found == MTS_STORAGE_NOT_FOUND)
     {
       /* A spent refresh token came back: someone holds a copy.  End the

@@ -39,6 +39,7 @@ static const KeySpec keys[] = {
   { "auth", "address_max_failures", K_INT64, F (address_max_failures), 1, 1000000 },
   { "auth", "failure_window_seconds", K_INT64, F (failure_window_seconds), 1, 86400 },
   { "auth", "lockout_seconds", K_INT64, F (lockout_seconds), 1, 7 * 86400 },
+  { "auth", "refresh_retry_seconds", K_INT64, F (refresh_retry_seconds), 0, 300 },
   { "sync", "max_ops_per_push", K_UINT, F (max_ops_per_push), 1, 100000 },
   { "sync", "max_pull_limit", K_UINT, F (max_pull_limit), 1, 100000 },
   { "sync", "default_pull_limit", K_UINT, F (default_pull_limit), 1, 100000 },
@@ -149,6 +150,7 @@ mts_server_config_load (const char *path, GError **error)
   c->address_max_failures = 50;
   c->failure_window_seconds = 900;
   c->lockout_seconds = 900;
+  c->refresh_retry_seconds = 30;
   c->max_ops_per_push = 1000;
   c->max_pull_limit = 5000;
   c->default_pull_limit = 500;

@@ -7,7 +7,7 @@
  *   [vault]   directory, passphrase_file, kdf
  *   [auth]    access_token_seconds, refresh_token_seconds, password_kdf,
  *             account_max_failures, address_max_failures, failure_window_seconds,
- *             lockout_seconds
+ *             lockout_seconds, refresh_retry_seconds
  *   [sync]    max_ops_per_push, max_pull_limit, default_pull_limit,
  *             mass_delete_min, mass_delete_percent
  *
@@ -52,6 +52,7 @@ typedef struct {
   gint64 address_max_failures;   /* 50 */
   gint64 failure_window_seconds; /* 900 */
   gint64 lockout_seconds;        /* 900 */
+  gint64 refresh_retry_seconds;  /* 30: a spent refresh token this recent is a retry */
   /* [sync] */
   guint max_ops_per_push;        /* 1000 */
   guint max_pull_limit;          /* 5000 */

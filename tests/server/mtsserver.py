@@ -414,7 +414,10 @@ DEFAULT_SETTINGS = {
     "server": {"listen": "127.0.0.1", "port": 0},
     "storage": {"backend": "sqlite", "path": "mts-server.db"},
     "vault": {"directory": "vault", "kdf": "test"},
-    "auth": {"password_kdf": "min"},
+    # refresh_retry_seconds = 0: a spent refresh token is always taken as a
+    # theft here, which is what these tests check (test-sync-faults.c checks
+    # the retry window).
+    "auth": {"password_kdf": "min", "refresh_retry_seconds": 0},
 }
 
 

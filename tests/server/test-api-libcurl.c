@@ -338,7 +338,7 @@ server_new (const char *name, const char *auth_extra, GError **error)
   text = g_strdup_printf ("[server]\nlisten=127.0.0.1\nport=0\ntls_certificate=%s\ntls_key=%s\n\n"
                           "[storage]\npath=mts-server.db\n\n"
                           "[vault]\ndirectory=vault\nkdf=test\n\n"
-                          "[auth]\npassword_kdf=min\n%s",
+                          "[auth]\npassword_kdf=min\nrefresh_retry_seconds=0\n%s",
                           cert, key, auth_extra != NULL ? auth_extra : "");
   if (g_mkdir_with_parents (srv->dir, 0700) != 0)
     {

@@ -35,6 +35,7 @@ struct _MtsTestProxy {
   guint faults;             /* under lock */
   guint connections;        /* under lock */
   guint64 bytes_up;         /* under lock */
+  guint64 bytes_down;       /* under lock */
   GThread *acceptor;
 };
 
@@ -198,15 +199,15 @@ conn_thread (gpointer data)
           after = p->after;
           g_mutex_unlock (&p->lock);
 
-          if (mode != MTS_TEST_PROXY_DROP && mode != MTS_TEST_PROXY_STALL)
-            {
-              if (!send_all (c->client_fd, buf, (gsize) n))
-                break;
-              continue;
-            }
-          pass = after > count ? MIN ((gsize) n, after - count) : 0;
+          pass = mode != MTS_TEST_PROXY_DROP && mode != MTS_TEST_PROXY_STALL ? (gsize) n
+               : after > count ? MIN ((gsize) n, after - count) : 0;
           if (pass > 0 && !send_all (c->client_fd, buf, pass))
             break;
+          g_mutex_lock (&p->lock);
+          p->bytes_down += pass;
+          g_mutex_unlock (&p->lock);
+          if (mode != MTS_TEST_PROXY_DROP && mode != MTS_TEST_PROXY_STALL)
+            continue;
           count += pass;
           if (pass < (gsize) n)
             {
@@ -419,6 +420,17 @@ mts_test_proxy_bytes_up (MtsTestProxy *p)
 
   g_mutex_lock (&p->lock);
   n = p->bytes_up;
+  g_mutex_unlock (&p->lock);
+  return n;
+}
+
+guint64
+mts_test_proxy_bytes_down (MtsTestProxy *p)
+{
+  guint64 n;
+
+  g_mutex_lock (&p->lock);
+  n = p->bytes_down;
   g_mutex_unlock (&p->lock);
   return n;
 }

@@ -60,5 +60,7 @@ guint mts_test_proxy_connections (MtsTestProxy *proxy);
 /* How many bytes went from devices to the server since the proxy was made
  * (a request on its way shows as this growing). */
 guint64 mts_test_proxy_bytes_up (MtsTestProxy *proxy);
+/* How many bytes went from the server to devices since the proxy was made. */
+guint64 mts_test_proxy_bytes_down (MtsTestProxy *proxy);
 
 G_END_DECLS

@@ -82,7 +82,9 @@ typedef struct {
   char *failed;
 } ServerSlot;
 
-static ServerSlot main_slot = { "main", NULL, NULL, NULL, NULL };
+/* A spent refresh token is a theft here at once (the replay case); the
+ * retry window has its own cases in test-sync-faults.c. */
+static ServerSlot main_slot = { "main", NULL, "refresh_retry_seconds=0\n", NULL, NULL };
 static ServerSlot short_slot = { "short", NULL, "access_token_seconds=1\n", NULL, NULL };
 static ServerSlot expired_slot = { "expired", "expired", NULL, NULL, NULL };
 
