@@ -24,20 +24,6 @@
 #define MAX_DEVICE_NAME_BYTES 200
 #define UUID_LEN 36
 
-static gboolean
-is_uuid (const char *s)
-{
-  if (strlen (s) != UUID_LEN)
-    return FALSE;
-  for (guint i = 0; i < UUID_LEN; i++)
-    {
-      gboolean dash = i == 8 || i == 13 || i == 18 || i == 23;
-      if (dash ? s[i] != '-' : !g_ascii_isxdigit (s[i]) || g_ascii_isupper (s[i]))
-        return FALSE;
-    }
-  return TRUE;
-}
-
 /* --- answers ----------------------------------------------------------- */
 
 static void
@@ -448,7 +434,7 @@ mts_auth_login (MtsServer *server, SoupServerMessage *msg)
   if (json_object_has_member (o, "device_name") &&
       (device_name = mts_json_string (msg, o, "", "device_name", MAX_DEVICE_NAME_BYTES)) == NULL)
     return;
-  if (!is_uuid (device_id))
+  if (!mts_is_uuid (device_id))
     {
       mts_http_error (msg, 400, "invalid", "device_id",
                       "device_id: must be a lower-case UUID");

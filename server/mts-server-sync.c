@@ -187,20 +187,6 @@ add_record (JsonBuilder *b, const MtsTableSpec *table, const char *id, gint64 ve
 /* --- checking a push --------------------------------------------------- */
 
 static gboolean
-is_uuid (const char *s)
-{
-  if (strlen (s) != UUID_LEN)
-    return FALSE;
-  for (guint i = 0; i < UUID_LEN; i++)
-    {
-      gboolean dash = i == 8 || i == 13 || i == 18 || i == 23;
-      if (dash ? s[i] != '-' : !g_ascii_isxdigit (s[i]) || g_ascii_isupper (s[i]))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
 node_is_int (JsonNode *node)
 {
   return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64;
@@ -341,7 +327,7 @@ check_op (SoupServerMessage *msg, JsonNode *node, guint index, Op *op)
       mts_http_error (msg, 400, "invalid", field, "%s: not a synced table", field);
       return FALSE;
     }
-  if (!is_uuid (id))
+  if (!mts_is_uuid (id))
     {
       g_autofree char *field = g_strconcat (prefix, "id", NULL);
       mts_http_error (msg, 400, "invalid", field, "%s: must be a lower-case UUID", field);

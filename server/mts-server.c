@@ -58,6 +58,20 @@ static const Route routes[] = {
   { "GET", "/v1/audit/head", AUTH_BEARER, NULL, mts_audit_head_get },
 };
 
+gboolean
+mts_is_uuid (const char *s)
+{
+  if (strlen (s) != 36)
+    return FALSE;
+  for (guint i = 0; i < 36; i++)
+    {
+      gboolean dash = i == 8 || i == 13 || i == 18 || i == 23;
+      if (dash ? s[i] != '-' : !g_ascii_isxdigit (s[i]) || g_ascii_isupper (s[i]))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 gint64
 mts_server_now (void)
 {

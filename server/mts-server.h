@@ -58,6 +58,10 @@ void mts_server_free (MtsServer *server);
 /* Routes GLib's own log messages through mts_log. */
 void mts_server_install_log_writer (void);
 
+/* Whether @s is a UUID in canonical lower-case text (the ids of devices
+ * and records). */
+gboolean mts_is_uuid (const char *s);
+
 /* The current Unix time (seconds). */
 gint64 mts_server_now (void);
 
