@@ -516,6 +516,7 @@ mts_auth_refresh (MtsServer *server, SoupServerMessage *msg)
   const char *text;
   JsonObject *o;
   gint64 now = mts_server_now ();
+  gboolean retry;
   MtsStorageFound found;
 
   if (root == NULL)
@@ -552,7 +553,11 @@ mts_auth_refresh (MtsServer *server, SoupServerMessage *msg)
                       "this device was revoked by the practice's administrator");
       return;
     }
-  if (token.revoked)
+  /* Spent moments ago: a retry after a lost answer (below), even if an
+   * earlier retry already revoked the family it belongs to. */
+  retry = token.used_at > 0 && server->config->refresh_retry_seconds > 0 &&
+          now - token.used_at <= server->config->refresh_retry_seconds;
+  if (token.revoked && !retry)
     {
       s->ops->rollback (s);
       mts_http_error (msg, 401, "unauthorized", NULL,
@@ -573,9 +578,7 @@ mts_auth_refresh (MtsServer *server, SoupServerMessage *msg)
   found = s->ops->token_mark_used (s, hash, now, &error);
   if (found == MTS_STORAGE_ERROR_RESULT)
     goto fail;
-  if (found == MTS_STORAGE_NOT_FOUND && token.used_at > 0 && user.id != NULL &&
-      !user.disabled && server->config->refresh_retry_seconds > 0 &&
-      now - token.used_at <= server->config->refresh_retry_seconds)
+  if (found == MTS_STORAGE_NOT_FOUND && retry && user.id != NULL && !user.disabled)
     {
       /* Spent moments ago: most likely the answer that carried its
        * successor was lost (a dropped connection, the app killed), and the

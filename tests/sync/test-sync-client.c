@@ -85,7 +85,9 @@ typedef struct {
 /* A spent refresh token is a theft here at once (the replay case); the
  * retry window has its own cases in test-sync-faults.c. */
 static ServerSlot main_slot = { "main", NULL, "refresh_retry_seconds=0\n", NULL, NULL };
-static ServerSlot short_slot = { "short", NULL, "access_token_seconds=1\n", NULL, NULL };
+/* Short-lived access tokens: long enough that a refreshed one is still
+ * valid for the next request on a loaded machine, short enough to wait out. */
+static ServerSlot short_slot = { "short", NULL, "access_token_seconds=3\n", NULL, NULL };
 static ServerSlot expired_slot = { "expired", "expired", NULL, NULL, NULL };
 
 /* The slot's server, started on first use; fails the case (NULL) if it
@@ -1038,7 +1040,7 @@ test_session_expired (void)
   login (s, u);
   before = stored_token (ts->store);
 
-  g_usleep (2200 * 1000);   /* the 1-second access token expires */
+  g_usleep (4200 * 1000);   /* the 3-second access token expires */
   assert_pull (s);
   after = stored_token (ts->store);
   g_assert_nonnull (after);
