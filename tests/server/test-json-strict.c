@@ -67,7 +67,8 @@ test_good (void)
   for (guint i = 0; i < G_N_ELEMENTS (good); i++)
     {
       g_autoptr(GError) error = NULL;
-      g_test_message ("good %u: %s", i, good[i]);
+      g_autofree char *shown = g_strescape (good[i], NULL);
+      g_test_message ("good %u: %s", i, shown);
       g_assert_true (mts_json_strict_check (good[i], strlen (good[i]), &error));
       g_assert_no_error (error);
     }
@@ -79,7 +80,8 @@ test_bad (void)
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_autoptr(GError) error = NULL;
-      g_test_message ("bad %u: %s", i, bad[i].text);
+      g_autofree char *shown = g_strescape (bad[i].text, NULL);   /* some are not UTF-8 */
+      g_test_message ("bad %u: %s", i, shown);
       g_assert_false (mts_json_strict_check (bad[i].text, strlen (bad[i].text), &error));
       g_assert_error (error, MTS_JSON_ERROR, (int) bad[i].code);
       g_assert_true (g_str_has_prefix (error->message, "line ") ||
