@@ -1177,7 +1177,7 @@ main (int argc, char **argv)
   guint *ns, n_ns, max_n = 0;
   double t0, server0, client0;
 
-  for (int i = 1; i < argc; i++)
+  for (int i = 1; i < argc; i += 2)   /* every option takes a value */
     {
       const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -1199,7 +1199,6 @@ main (int argc, char **argv)
         bench_die ("unknown argument %s (see the comment at the top of bench-server.c)", a);
       if (v == NULL)
         bench_die ("%s needs a value", a);
-      i++;
     }
   if (opt_url == NULL || opt_cacert == NULL || opt_users == NULL || opt_practice == NULL)
     bench_die ("usage: bench-server --url URL --cacert FILE --users FILE --practice SLUG "

@@ -608,7 +608,7 @@ read_drawing (const char *text, int *width, int *rows)
 static void
 test_user_add_qr (Fixture *f, gconstpointer data)
 {
-  g_autofree char *practice_id = create_practice (f);
+  g_free (create_practice (f));
   g_auto(Run) r = run_admin (f, "user-add", SLUG, "ada", "clinician", NULL);
   g_auto(Added) added = { 0 };
   g_autoptr(GArray) lit = NULL;
@@ -834,7 +834,7 @@ test_reset_2fa (Fixture *f, gconstpointer data)
 static void
 test_unlock (Fixture *f, gconstpointer data)
 {
-  g_autofree char *practice_id = create_practice (f);
+  g_free (create_practice (f));
   g_auto(Added) ada = { 0 };
   g_autoptr(GError) error = NULL;
   gint64 failures = -1, window = -1, locked = -1;
@@ -869,7 +869,7 @@ test_unlock (Fixture *f, gconstpointer data)
 static void
 test_user_list (Fixture *f, gconstpointer data)
 {
-  g_autofree char *practice_id = create_practice (f);
+  g_free (create_practice (f));
   g_auto(Added) ada = { 0 };
   g_auto(Added) bo = { 0 };
   g_auto(Run) r = { 0 };

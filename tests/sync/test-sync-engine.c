@@ -573,7 +573,7 @@ test_first_sync_resumes (void)
   for (int i = 0; i < 200; i++)
     {
       g_autofree char *name = g_strdup_printf ("Client %03d", i);
-      g_autofree char *id = add_client (a, name, NULL, NULL);
+      g_free (add_client (a, name, NULL, NULL));
     }
   sync_ok (a);
 
