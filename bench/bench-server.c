@@ -244,6 +244,7 @@ device_set_token (Device *d, const char *token)
   d->auth_headers = curl_slist_append (d->auth_headers, "Content-Type: application/json");
   d->auth_headers = curl_slist_append (d->auth_headers, "Expect:");
   d->auth_headers = curl_slist_append (d->auth_headers, auth);
+  memset (auth, 0, strlen (auth));   /* curl keeps its own copy; this one is never logged */
 }
 
 /* One request on the device's handle: POST @body (@len bytes) if @body is

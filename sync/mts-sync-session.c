@@ -741,7 +741,9 @@ mts_sync_session_request (MtsSyncSession *session, const char *method,
       if (!refreshed && g_error_matches (local, MTS_SYNC_ERROR, MTS_SYNC_ERROR_AUTH) &&
           (g_strcmp0 (code, "token_expired") == 0 || g_strcmp0 (code, "unauthorized") == 0))
         {
-          g_debug ("%s %s: access token %s; refreshing", method, path_and_query, code);
+          /* @code is the server's error code (token_expired), never a token. */
+          g_debug ("%s %s: the server refused the access token (%s); refreshing", method,
+                   path_and_query, code);
           if (!refresh (s, cancellable, status_out, server_code_out, error))
             return NULL;
           refreshed = TRUE;
