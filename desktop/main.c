@@ -1,0 +1,10 @@
+/* main.c — mts-desktop, the therapist's daily app. */
+#include "mts-application.h"
+
+int
+main (int argc, char *argv[])
+{
+  g_autoptr (MtsApplication) app = mts_application_new (G_APPLICATION_DEFAULT_FLAGS);
+
+  return g_application_run (G_APPLICATION (app), argc, argv);
+}
