@@ -9,6 +9,7 @@
 #include "mts-client-page.h"
 #include "mts-conflict-view.h"
 #include "mts-export-dialog.h"
+#include "mts-login-dialog.h"
 #include "mts-note-editor.h"
 #include "mts-setup-page.h"
 #include "mts-sync-status.h"
@@ -127,6 +128,12 @@ export_action (GtkWidget *widget, const char *action, GVariant *param)
 }
 
 static void
+sign_in_action (GtkWidget *widget, const char *action, GVariant *param)
+{
+  gtk_window_present (GTK_WINDOW (mts_login_dialog_new (GTK_WINDOW (widget))));
+}
+
+static void
 search_action (GtkWidget *widget, const char *action, GVariant *param)
 {
   MtsWindow *self = MTS_WINDOW (widget);
@@ -162,7 +169,7 @@ update_page (MtsWindow *self)
   for (const char *const *a = (const char *const[]) { "win.new-client", "win.open-note", "win.new-note",
                                                       "win.show-client", "win.show-conflicts",
                                                       "win.show-audit", "win.show-audit-all",
-                                                      "win.export", "win.search", NULL };
+                                                      "win.export", "win.search", "win.sign-in", NULL };
        *a != NULL; a++)
     gtk_widget_action_set_enabled (GTK_WIDGET (self), *a, g_str_equal (page, "main"));
 }
@@ -240,6 +247,7 @@ mts_window_class_init (MtsWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.show-audit-all", NULL, show_audit_action);
   gtk_widget_class_install_action (widget_class, "win.export", "s", export_action);
   gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
+  gtk_widget_class_install_action (widget_class, "win.sign-in", NULL, sign_in_action);
   gtk_widget_class_install_action (widget_class, "win.back", NULL, back_action);
 }
 

@@ -12,6 +12,7 @@
  *   win.show-audit-all      the whole practice's audit log
  *   win.export (s)          export a client's records ("" for the practice)
  *   win.search              focus the client search
+ *   win.sign-in             sign in to the server again (session ended)
  *   win.back                back to the list (narrow windows)
  */
 #pragma once
