@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 
 #include "mts-desktop-resources.h"
+#include "mts-passphrase.h"
 #include "mts-preferences-window.h"
 #include "mts-window.h"
 
@@ -21,6 +22,8 @@ struct _MtsApplication
   MtsSyncManager *sync_manager;
   gint64 last_active_us;
   guint idle_source;
+  char *screenshot_path;  /* --screenshot: the headless demo */
+  int exit_status;
 };
 
 G_DEFINE_FINAL_TYPE (MtsApplication, mts_application, ADW_TYPE_APPLICATION)
@@ -347,14 +350,116 @@ mts_application_startup (GApplication *gapp)
   app->idle_source = g_timeout_add_seconds (1, idle_check_cb, app);
 }
 
+/* ---- the headless demo (--screenshot FILE) ----
+ *
+ * Unlocks with the passphrase from MTS_PASSPHRASE_FILE or MTS_PASSPHRASE
+ * (mts-passphrase.h; never a command-line argument), syncs once, opens the
+ * first client, writes the window to FILE as a PNG and quits: the app's
+ * real window and code path, where no one can look at it. */
+
+static void
+demo_finish (MtsApplication *app, int status)
+{
+  app->exit_status = status;
+  g_application_release (G_APPLICATION (app));
+  g_application_quit (G_APPLICATION (app));
+}
+
+static gboolean
+demo_screenshot_cb (gpointer user_data)
+{
+  MtsApplication *app = user_data;
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
+  g_autoptr (GError) error = NULL;
+
+  if (!mts_widget_save_png (GTK_WIDGET (window), app->screenshot_path, &error))
+    {
+      g_printerr ("mts-desktop: screenshot: %s\n", error->message);
+      demo_finish (app, 1);
+    }
+  else
+    {
+      g_print ("mts-desktop: the window is in %s\n", app->screenshot_path);
+      demo_finish (app, 0);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+demo_synced_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (MtsApplication) app = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) clients = NULL;
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
+
+  if (!mts_sync_manager_sync_finish (MTS_SYNC_MANAGER (source), result, &error))
+    g_print ("mts-desktop: sync: %s\n", error->message);
+  else
+    g_print ("mts-desktop: synced with the server\n");
+  g_clear_error (&error);
+
+  clients = mts_store_client_list (app->store, &error);
+  if (clients != NULL && clients->len > 0)
+    {
+      MtsClient *client = g_ptr_array_index (clients, 0);
+      g_print ("mts-desktop: %u clients; showing the first\n", clients->len);
+      gtk_widget_activate_action (GTK_WIDGET (window), "win.show-client", "s", client->id);
+    }
+  /* Give the window a moment to lay out and draw what it loaded. */
+  g_timeout_add (1000, demo_screenshot_cb, app);
+}
+
+static void
+demo_run (MtsApplication *app)
+{
+  g_autoptr (GError) error = NULL;
+  gsize len = 0;
+  char *passphrase;
+
+  g_application_hold (G_APPLICATION (app));
+  passphrase = mts_passphrase_read ("MTS_PASSPHRASE", "Passphrase of the practice store: ", FALSE,
+                                    &len, &error);
+  if (passphrase == NULL || !mts_application_unlock (app, passphrase, len, &error))
+    {
+      mts_passphrase_free (passphrase);
+      g_printerr ("mts-desktop: %s\n", error->message);
+      demo_finish (app, 1);
+      return;
+    }
+  mts_passphrase_free (passphrase);
+  g_print ("mts-desktop: unlocked %s\n", mts_application_get_store_dir (app));
+  mts_sync_manager_sync_async (app->sync_manager, NULL, demo_synced_cb, g_object_ref (app));
+}
+
+int
+mts_application_get_exit_status (MtsApplication *app)
+{
+  return app->exit_status;
+}
+
 static void
 mts_application_activate (GApplication *gapp)
 {
+  MtsApplication *app = MTS_APPLICATION (gapp);
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (gapp));
+  gboolean first = window == NULL;
 
-  if (window == NULL)
-    window = GTK_WINDOW (mts_window_new (MTS_APPLICATION (gapp)));
+  if (first)
+    window = GTK_WINDOW (mts_window_new (app));
   gtk_window_present (window);
+  if (first && app->screenshot_path != NULL)
+    {
+      if (!mts_application_has_store (app))
+        {
+          g_printerr ("mts-desktop: no store in %s for --screenshot\n",
+                      mts_application_get_store_dir (app));
+          app->exit_status = 1;
+          g_application_quit (gapp);
+          return;
+        }
+      demo_run (app);
+    }
 }
 
 static int
@@ -370,6 +475,8 @@ mts_application_handle_local_options (GApplication *gapp, GVariantDict *options)
     }
   if (g_variant_dict_lookup (options, "store", "^&ay", &dir))
     mts_application_set_store_dir (app, dir);
+  if (g_variant_dict_lookup (options, "screenshot", "^&ay", &dir))
+    app->screenshot_path = g_strdup (dir);
   return -1;
 }
 
@@ -393,6 +500,7 @@ mts_application_finalize (GObject *object)
   g_clear_object (&app->settings);
   g_free (app->store_dir);
   g_free (app->actor);
+  g_free (app->screenshot_path);
   G_OBJECT_CLASS (mts_application_parent_class)->finalize (object);
 }
 
@@ -426,6 +534,9 @@ mts_application_init (MtsApplication *app)
   static const GOptionEntry options[] = {
     { "store", 's', 0, G_OPTION_ARG_FILENAME, NULL,
       "The practice store's folder (default: $MTS_STORE_DIR, else ~/.local/share/mts/store)", "DIR" },
+    { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+      "Headless demo: unlock (passphrase from MTS_PASSPHRASE_FILE or MTS_PASSPHRASE), sync, "
+      "write the window to FILE as PNG, quit", "FILE" },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL, "Print the version and exit", NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL },
   };

@@ -75,6 +75,9 @@ void mts_application_lock (MtsApplication *app);
 /* Emits "changed" and refreshes the sync manager's counts. */
 void mts_application_notify_changed (MtsApplication *app);
 
+/* What main() returns: non-zero when the headless demo (--screenshot) failed. */
+int mts_application_get_exit_status (MtsApplication *app);
+
 /* Something the user did: restarts the auto-lock countdown. */
 void mts_application_user_active (MtsApplication *app);
 

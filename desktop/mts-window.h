@@ -31,6 +31,10 @@ MtsWindow *mts_window_new (MtsApplication *app);
 const char *mts_window_get_page (MtsWindow *self);
 const char *mts_window_get_content (MtsWindow *self);
 
+/* Renders @widget (a window, or any widget in one) as it is on screen into
+ * a PNG file at @path: the headless demo's screenshot and the GUI tests'. */
+gboolean mts_widget_save_png (GtkWidget *widget, const char *path, GError **error);
+
 /* A short message at the bottom of the window. */
 void mts_window_toast (MtsWindow *self, const char *message);
 

@@ -240,12 +240,7 @@ mts_test_screenshot (GtkWidget *widget, const char *name)
 {
   const char *dir = g_getenv ("MTS_SCREENSHOT_DIR");
   g_autofree char *path = NULL;
-  g_autoptr (GdkPaintable) paintable = NULL;
-  g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-  GtkSnapshot *snapshot;
-  GskRenderer *renderer;
-  int width, height;
+  g_autoptr (GError) error = NULL;
 
   if (dir == NULL || *dir == '\0')
     dir = "screenshots";
@@ -253,18 +248,8 @@ mts_test_screenshot (GtkWidget *widget, const char *name)
   path = g_strdup_printf ("%s/%s.png", dir, name);
 
   mts_test_spin (100);
-  width = gtk_widget_get_width (widget);
-  height = gtk_widget_get_height (widget);
-  g_assert_cmpint (width, >, 0);
-  g_assert_cmpint (height, >, 0);
-  paintable = gtk_widget_paintable_new (widget);
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_assert_true (mts_widget_save_png (widget, path, &error));
+  g_assert_no_error (error);
   g_test_message ("screenshot: %s", path);
   if (mts_test_png_is_blank (path))
     g_test_message ("%s is blank", path);
