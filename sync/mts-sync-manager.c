@@ -115,6 +115,7 @@ struct _MtsSyncManager {
   GMainContext *context;
   MtsSyncState state;
   char *error_message;
+  int error_code;            /* MtsSyncError of the last failure, or -1 */
   GDateTime *last_synced;
   gint64 pending;
   gint64 conflicts;
@@ -137,6 +138,7 @@ enum {
   PROP_STORE,
   PROP_STATE,
   PROP_ERROR_MESSAGE,
+  PROP_ERROR_CODE,
   PROP_LAST_SYNCED,
   PROP_PENDING,
   PROP_CONFLICTS,
@@ -161,8 +163,13 @@ static void schedule_next (MtsSyncManager *mgr);
 /* ---- setters that notify on change ---- */
 
 static void
-set_state (MtsSyncManager *mgr, MtsSyncState state, const char *message)
+set_state (MtsSyncManager *mgr, MtsSyncState state, const char *message, int code)
 {
+  if (mgr->error_code != code)
+    {
+      mgr->error_code = code;
+      g_object_notify_by_pspec (G_OBJECT (mgr), props[PROP_ERROR_CODE]);
+    }
   if (mgr->state != state)
     {
       mgr->state = state;
@@ -447,6 +454,7 @@ finish_run (MtsSyncManager *mgr, SyncRun *run, gboolean ok, const GError *error)
   g_autofree char *message = NULL;
   MtsSyncState state = MTS_SYNC_STATE_IDLE;
   gboolean retryable = FALSE;
+  int code = -1;
 
   /* From here on a sync_async (from a handler below) starts a new run. */
   mgr->waiters = g_ptr_array_new_with_free_func (waiter_free);
@@ -460,6 +468,8 @@ finish_run (MtsSyncManager *mgr, SyncRun *run, gboolean ok, const GError *error)
   else if (!is_cancelled (error))
     {
       state = describe_error (error, &message, &retryable);
+      if (error->domain == MTS_SYNC_ERROR)
+        code = error->code;
       g_debug ("sync failed: %s", error->message);
       if (retryable)
         {
@@ -482,7 +492,7 @@ finish_run (MtsSyncManager *mgr, SyncRun *run, gboolean ok, const GError *error)
     }
 
   g_object_freeze_notify (G_OBJECT (mgr));
-  set_state (mgr, state, message);
+  set_state (mgr, state, message, code);
   if (ok)
     set_last_synced (mgr, run->synced_at);
   mts_sync_manager_refresh_counts (mgr);
@@ -545,7 +555,7 @@ start_run (MtsSyncManager *mgr, GError **error)
   clear_timer (mgr);
 
   g_object_freeze_notify (G_OBJECT (mgr));
-  set_state (mgr, MTS_SYNC_STATE_SYNCING, NULL);
+  set_state (mgr, MTS_SYNC_STATE_SYNCING, NULL, -1);
   set_int64 (mgr, &mgr->progress_done, 0, PROP_PROGRESS_DONE);
   set_int64 (mgr, &mgr->progress_total, 0, PROP_PROGRESS_TOTAL);
   g_object_thaw_notify (G_OBJECT (mgr));
@@ -671,6 +681,9 @@ mts_sync_manager_get_property (GObject *object, guint prop_id, GValue *value, GP
     case PROP_ERROR_MESSAGE:
       g_value_set_string (value, mgr->error_message);
       break;
+    case PROP_ERROR_CODE:
+      g_value_set_int (value, mgr->error_code);
+      break;
     case PROP_LAST_SYNCED:
       g_value_set_boxed (value, mgr->last_synced);
       break;
@@ -731,6 +744,7 @@ mts_sync_manager_class_init (MtsSyncManagerClass *klass)
   props[PROP_STATE] =
     g_param_spec_enum ("state", NULL, NULL, MTS_TYPE_SYNC_STATE, MTS_SYNC_STATE_IDLE, ro);
   props[PROP_ERROR_MESSAGE] = g_param_spec_string ("error-message", NULL, NULL, NULL, ro);
+  props[PROP_ERROR_CODE] = g_param_spec_int ("error-code", NULL, NULL, -1, G_MAXINT, -1, ro);
   props[PROP_LAST_SYNCED] = g_param_spec_boxed ("last-synced", NULL, NULL, G_TYPE_DATE_TIME, ro);
   props[PROP_PENDING] = g_param_spec_int64 ("pending", NULL, NULL, 0, G_MAXINT64, 0, ro);
   props[PROP_CONFLICTS] = g_param_spec_int64 ("conflicts", NULL, NULL, 0, G_MAXINT64, 0, ro);
@@ -755,6 +769,7 @@ static void
 mts_sync_manager_init (MtsSyncManager *mgr)
 {
   mgr->context = g_main_context_ref_thread_default ();
+  mgr->error_code = -1;
   mgr->waiters = g_ptr_array_new_with_free_func (waiter_free);
 }
 
@@ -787,6 +802,13 @@ mts_sync_manager_get_error_message (MtsSyncManager *mgr)
 {
   g_return_val_if_fail (MTS_IS_SYNC_MANAGER (mgr), NULL);
   return mgr->error_message;
+}
+
+int
+mts_sync_manager_get_error_code (MtsSyncManager *mgr)
+{
+  g_return_val_if_fail (MTS_IS_SYNC_MANAGER (mgr), -1);
+  return mgr->error_code;
 }
 
 GDateTime *

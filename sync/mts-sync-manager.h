@@ -29,6 +29,11 @@
  *   state           MtsSyncState: IDLE, SYNCING, OFFLINE, ERROR
  *   error-message   (nullable) why, in plain language, when OFFLINE or
  *                   ERROR; never a secret, a token or a record's content
+ *   error-code      the MtsSyncError code (mts-sync-client.h) of the
+ *                   failure behind OFFLINE or ERROR, so the app can offer
+ *                   the way out ("Sign in again" for AUTH and NOT_LOGGED_IN);
+ *                   -1 when the state is not a failure or the failure was
+ *                   not the sync's own (the store, the keystore)
  *   last-synced     (nullable) GDateTime, UTC, of the last sync that
  *                   succeeded; kept in the store's sync_state
  *                   (last_synced_at), so it survives a restart
@@ -104,6 +109,8 @@ MtsStore *mts_sync_manager_get_store (MtsSyncManager *mgr);
 MtsSyncState mts_sync_manager_get_state (MtsSyncManager *mgr);
 /* (transfer none) (nullable) */
 const char *mts_sync_manager_get_error_message (MtsSyncManager *mgr);
+/* An MtsSyncError code, or -1 (see error-code above). */
+int mts_sync_manager_get_error_code (MtsSyncManager *mgr);
 /* (transfer none) (nullable) */
 GDateTime *mts_sync_manager_get_last_synced (MtsSyncManager *mgr);
 gint64 mts_sync_manager_get_pending (MtsSyncManager *mgr);

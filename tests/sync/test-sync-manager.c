@@ -4,7 +4,8 @@
  * store wrote arrives on another device; the app writes on while a sync
  * runs; the server stopped (OFFLINE, with a reason) and back (retried in
  * the background); a sync cancelled midway loses nothing; a revoked device
- * is told plainly; a manager finalized during a sync.
+ * is told plainly; a manager finalized during a sync; error-code names
+ * each failure (OFFLINE, REVOKED), -1 once synced.
  *
  * Devices reach the server through a loopback proxy (test-proxy.h), whose
  * port stays the same when the server behind it restarts on another. */
@@ -418,6 +419,7 @@ test_sync_idle_to_idle (void)
 
   g_assert_cmpint (mts_sync_manager_get_state (mgr), ==, MTS_SYNC_STATE_IDLE);
   g_assert_null (mts_sync_manager_get_error_message (mgr));
+  g_assert_cmpint (mts_sync_manager_get_error_code (mgr), ==, -1);
   g_assert_null (mts_sync_manager_get_last_synced (mgr));
   g_assert_cmpint (mts_sync_manager_get_pending (mgr), ==, 2);
   g_assert_cmpint (mts_sync_manager_get_conflicts (mgr), ==, 0);
@@ -570,6 +572,9 @@ test_offline_and_back (void)
   g_assert_cmpint (mts_sync_manager_get_state (mgr), ==, MTS_SYNC_STATE_OFFLINE);
   g_assert_true (g_str_has_prefix (mts_sync_manager_get_error_message (mgr),
                                    "The server cannot be reached"));
+  /* The code says which failure it was, for the app's way out. */
+  g_assert_true (mts_sync_manager_get_error_code (mgr) == MTS_SYNC_ERROR_OFFLINE
+                 || mts_sync_manager_get_error_code (mgr) == MTS_SYNC_ERROR_NETWORK);
   g_assert_true (g_date_time_equal (mts_sync_manager_get_last_synced (mgr), synced));
   g_assert_cmpint (mts_sync_manager_get_pending (mgr), ==, 1);
   /* The app goes on writing. */
@@ -590,6 +595,7 @@ test_offline_and_back (void)
   mts_test_proxy_set_backend (proxy, mts_test_server_port (server));
   wait_until (state_is_idle, mgr, "the background sync after the server came back");
   g_assert_null (mts_sync_manager_get_error_message (mgr));
+  g_assert_cmpint (mts_sync_manager_get_error_code (mgr), ==, -1);
   g_assert_cmpint (mts_sync_manager_get_pending (mgr), ==, 0);
   g_assert_cmpint (g_date_time_compare (mts_sync_manager_get_last_synced (mgr), synced), >, 0);
   mts_sync_manager_set_auto_interval (mgr, 0);
@@ -672,6 +678,7 @@ test_revoked (void)
   g_assert_cmpstr (mts_sync_manager_get_error_message (mgr), ==,
                    "This device was revoked by your practice's administrator; "
                    "your notes on it are safe.");
+  g_assert_cmpint (mts_sync_manager_get_error_code (mgr), ==, MTS_SYNC_ERROR_REVOKED);
   g_assert_cmpint (mts_sync_manager_get_pending (mgr), ==, pending);
   kept = mts_store_client_get (a->store, client, &error);
   g_assert_no_error (error);
