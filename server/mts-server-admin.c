@@ -18,6 +18,7 @@
 #include "mts-server-admin.h"
 
 #include "mts-passphrase.h"
+#include "mts-server-ai-wire.h"
 #include "mts-server-audit.h"
 #include "mts-totp.h"
 
@@ -29,6 +30,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define EXIT_OK    0
 #define EXIT_FAIL  1
@@ -887,6 +889,135 @@ cmd_audit_verify (Admin *a, char **argv)
   return EXIT_OK;
 }
 
+/* ---- AI provider keys ---- */
+
+/* The vault secret of @provider ("anthropic" or "openai"), or NULL. */
+static const char *
+ai_secret (const char *provider, const char **env)
+{
+  if (g_strcmp0 (provider, "anthropic") == 0)
+    {
+      *env = MTS_AI_ANTHROPIC_ENV;
+      return MTS_AI_ANTHROPIC_SECRET;
+    }
+  if (g_strcmp0 (provider, "openai") == 0)
+    {
+      *env = MTS_AI_OPENAI_ENV;
+      return MTS_AI_OPENAI_SECRET;
+    }
+  return NULL;
+}
+
+/* The key from standard input (its first line; a terminal does not echo
+ * it), in sodium_malloc memory (mts_passphrase_free), or NULL. */
+static char *
+read_key (gsize *len, GError **error)
+{
+  char *key;
+  gsize n = 0;
+  int c;
+
+  if (isatty (STDIN_FILENO))
+    return mts_passphrase_read ("MTS_AI_KEY", "API key: ", FALSE, len, error);
+  key = sodium_malloc (MTS_AI_KEY_MAX_BYTES + 2);
+  if (key == NULL)
+    {
+      g_set_error_literal (error, ADMIN_ERROR, ADMIN_ERROR_INVALID, "out of secure memory");
+      return NULL;
+    }
+  while ((c = getchar ()) != EOF && c != '\n')
+    if (n <= MTS_AI_KEY_MAX_BYTES)
+      key[n++] = (char) c;
+  /* Whatever else the input held is read and dropped. */
+  while (c != EOF)
+    c = getchar ();
+  while (n > 0 && (key[n - 1] == '\r' || key[n - 1] == ' ' || key[n - 1] == '\t'))
+    n--;
+  key[n] = '\0';
+  *len = n;
+  return key;
+}
+
+static int
+cmd_ai_key_set (Admin *a, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *detail = NULL;
+  const char *env = NULL;
+  const char *secret = ai_secret (argv[0], &env);
+  gsize len = 0;
+  char *key;
+  gboolean ok;
+
+  if (secret == NULL)
+    return usage_error (a, "\"%s\" is not a provider: anthropic or openai", argv[0]);
+  key = read_key (&len, &error);
+  if (key == NULL)
+    return fail (a, error);
+  if (!mts_ai_wire_key_valid (key, len))
+    {
+      mts_passphrase_free (key);
+      g_set_error (&error, ADMIN_ERROR, ADMIN_ERROR_INVALID,
+                   "standard input holds no API key (one line of %d to %d printable "
+                   "characters without spaces)", MTS_AI_KEY_MIN_BYTES, MTS_AI_KEY_MAX_BYTES);
+      return fail (a, error);
+    }
+  detail = detail_json ("provider", argv[0], NULL);
+  /* Audited in the transaction that the sealed file is written within, so
+   * a failure leaves neither. */
+  ok = a->ops->begin (a->storage, &error) &&
+       mts_server_audit_append (a->storage, mts_vault_audit_key (a->vault), a->now, NULL,
+                                "admin", a->command, detail, &error) &&
+       mts_vault_secret_set (a->vault, secret, key, len, &error);
+  mts_passphrase_free (key);
+  if (!ok)
+    {
+      a->ops->rollback (a->storage);
+      return fail (a, error);
+    }
+  if (!a->ops->commit (a->storage, &error))
+    {
+      a->ops->rollback (a->storage);
+      mts_vault_secret_clear (a->vault, secret, NULL, NULL);
+      return fail (a, error);
+    }
+  printf ("%s API key sealed in the vault; the server uses it from its next request "
+          "(unless %s is set in its environment, which wins)\n", argv[0], env);
+  return EXIT_OK;
+}
+
+static int
+cmd_ai_key_clear (Admin *a, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *detail = NULL;
+  const char *env = NULL;
+  const char *secret = ai_secret (argv[0], &env);
+  gboolean existed = FALSE;
+
+  if (secret == NULL)
+    return usage_error (a, "\"%s\" is not a provider: anthropic or openai", argv[0]);
+  detail = detail_json ("provider", argv[0], NULL);
+  if (!a->ops->begin (a->storage, &error) ||
+      !mts_server_audit_append (a->storage, mts_vault_audit_key (a->vault), a->now, NULL,
+                                "admin", a->command, detail, &error) ||
+      !mts_vault_secret_clear (a->vault, secret, &existed, &error))
+    {
+      a->ops->rollback (a->storage);
+      return fail (a, error);
+    }
+  if (!existed)
+    {
+      a->ops->rollback (a->storage);
+      printf ("no %s API key was in the vault\n", argv[0]);
+      return EXIT_OK;
+    }
+  if (!a->ops->commit (a->storage, &error))
+    return fail (a, error);
+  printf ("%s API key removed from the vault\n", argv[0]);
+  return EXIT_OK;
+}
+
 /* ---- the table of commands ---- */
 
 typedef struct {
@@ -907,6 +1038,8 @@ static const Command commands[] = {
   { "device-list", "SLUG", 1, FALSE, cmd_device_list },
   { "device-revoke", "SLUG DEVICE_ID", 2, FALSE, cmd_device_revoke },
   { "audit-verify", "", 0, FALSE, cmd_audit_verify },
+  { "ai-key-set", "anthropic|openai   (the key on standard input)", 1, FALSE, cmd_ai_key_set },
+  { "ai-key-clear", "anthropic|openai", 1, FALSE, cmd_ai_key_clear },
 };
 
 static const Command *

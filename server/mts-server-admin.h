@@ -19,6 +19,11 @@
  *   device-list SLUG
  *   device-revoke SLUG DEVICE_ID       the device's tokens stop working
  *   audit-verify                       checks the server's audit log chain
+ *   ai-key-set anthropic|openai        seals the provider's API key, read
+ *                                      from standard input (its first
+ *                                      line; a terminal does not echo it),
+ *                                      in the vault (mts_vault_secret_set)
+ *   ai-key-clear anthropic|openai      removes it
  *
  * Every command that changes something writes an entry to the server's
  * audit log (actor "admin").  Nothing secret is printed except what the

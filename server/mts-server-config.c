@@ -9,7 +9,9 @@
 
 G_DEFINE_QUARK (mts-server-config-error-quark, mts_server_config_error)
 
-typedef enum { K_STRING, K_PATH, K_UINT, K_INT64, K_SIZE, K_KDF, K_PWKDF, K_BACKEND } KeyKind;
+typedef enum {
+  K_STRING, K_PATH, K_UINT, K_INT64, K_SIZE, K_KDF, K_PWKDF, K_BACKEND, K_URL, K_NAME
+} KeyKind;
 
 typedef struct {
   const char *group;
@@ -45,6 +47,17 @@ static const KeySpec keys[] = {
   { "sync", "default_pull_limit", K_UINT, F (default_pull_limit), 1, 100000 },
   { "sync", "mass_delete_min", K_INT64, F (mass_delete_min), 1, G_MAXINT32 },
   { "sync", "mass_delete_percent", K_UINT, F (mass_delete_percent), 1, 100 },
+  { "ai", "anthropic_base_url", K_URL, F (ai_anthropic_base_url), 0, 0 },
+  { "ai", "anthropic_model", K_NAME, F (ai_anthropic_model), 0, 0 },
+  { "ai", "openai_base_url", K_URL, F (ai_openai_base_url), 0, 0 },
+  { "ai", "openai_model", K_NAME, F (ai_openai_model), 0, 0 },
+  { "ai", "max_tokens", K_UINT, F (ai_max_tokens), 1, 128000 },
+  { "ai", "timeout_seconds", K_UINT, F (ai_timeout_seconds), 1, 600 },
+  { "ai", "connect_timeout_seconds", K_UINT, F (ai_connect_timeout_seconds), 1, 120 },
+  { "ai", "retries", K_UINT, F (ai_retries), 0, 5 },
+  { "ai", "max_retry_wait_seconds", K_UINT, F (ai_max_retry_wait_seconds), 0, 120 },
+  { "ai", "max_text_chars", K_UINT, F (ai_max_text_chars), 1, 4 * 1024 * 1024 },
+  { "ai", "ca_file", K_PATH, F (ai_ca_file), 0, 0 },
 };
 
 static const KeySpec *
@@ -84,6 +97,39 @@ set_value (MtsServerConfig *c, const KeySpec *k, const char *value,
                          ? g_strdup (value)
                          : g_build_filename (base_dir, value, NULL);
       return TRUE;
+    case K_URL:
+      {
+        /* https only, and nothing a base URL should not hold: the path of
+         * each request is appended to it. */
+        g_autoptr(GUri) uri = g_uri_parse (value, G_URI_FLAGS_NONE, NULL);
+        gsize len = strlen (value);
+
+        if (uri == NULL || g_strcmp0 (g_uri_get_scheme (uri), "https") != 0 ||
+            g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0' ||
+            g_uri_get_userinfo (uri) != NULL || g_uri_get_query (uri) != NULL ||
+            g_uri_get_fragment (uri) != NULL)
+          {
+            g_set_error (error, MTS_SERVER_CONFIG_ERROR, MTS_SERVER_CONFIG_ERROR_INVALID,
+                         "[%s] %s: must be an https:// URL without user, query or fragment",
+                         k->group, k->key);
+            return FALSE;
+          }
+        g_free (*(char **) field);
+        while (len > 0 && value[len - 1] == '/')
+          len--;
+        *(char **) field = g_strndup (value, len);
+        return TRUE;
+      }
+    case K_NAME:
+      /* A model name: printable ASCII without spaces or quotes. */
+      for (const char *p = value; *p != '\0'; p++)
+        if (*p <= ' ' || *p > '~' || *p == '"' || *p == '\\')
+          goto bad;
+      if (*value == '\0' || strlen (value) > 200)
+        break;
+      g_free (*(char **) field);
+      *(char **) field = g_strdup (value);
+      return TRUE;
     case K_BACKEND:
       if (strcmp (value, "sqlite") != 0)
         break;
@@ -122,6 +168,7 @@ set_value (MtsServerConfig *c, const KeySpec *k, const char *value,
         *(gsize *) field = (gsize) n;
       return TRUE;
     }
+bad:
   g_set_error (error, MTS_SERVER_CONFIG_ERROR, MTS_SERVER_CONFIG_ERROR_INVALID,
                "[%s] %s: \"%s\" is not a value it can take (see docs/server.md)",
                k->group, k->key, value);
@@ -156,6 +203,16 @@ mts_server_config_load (const char *path, GError **error)
   c->default_pull_limit = 500;
   c->mass_delete_min = 20;
   c->mass_delete_percent = 25;
+  c->ai_anthropic_base_url = g_strdup ("https://api.anthropic.com");
+  c->ai_anthropic_model = g_strdup ("claude-sonnet-4-5");
+  c->ai_openai_base_url = g_strdup ("https://api.openai.com");
+  c->ai_openai_model = g_strdup ("gpt-4o");
+  c->ai_max_tokens = 2048;
+  c->ai_timeout_seconds = 60;
+  c->ai_connect_timeout_seconds = 10;
+  c->ai_retries = 1;
+  c->ai_max_retry_wait_seconds = 10;
+  c->ai_max_text_chars = 50000;
 
   if (path == NULL)
     return g_steal_pointer (&c);
@@ -236,5 +293,10 @@ mts_server_config_free (MtsServerConfig *c)
   g_free (c->storage_path);
   g_free (c->vault_dir);
   g_free (c->vault_passphrase_file);
+  g_free (c->ai_anthropic_base_url);
+  g_free (c->ai_anthropic_model);
+  g_free (c->ai_openai_base_url);
+  g_free (c->ai_openai_model);
+  g_free (c->ai_ca_file);
   g_free (c);
 }

@@ -10,6 +10,10 @@
  *             lockout_seconds, refresh_retry_seconds
  *   [sync]    max_ops_per_push, max_pull_limit, default_pull_limit,
  *             mass_delete_min, mass_delete_percent
+ *   [ai]      anthropic_base_url, anthropic_model, openai_base_url,
+ *             openai_model, max_tokens, timeout_seconds,
+ *             connect_timeout_seconds, retries, max_retry_wait_seconds,
+ *             max_text_chars, ca_file (docs/ai.md)
  *
  * Relative paths are taken from the config file's folder.
  */
@@ -59,6 +63,18 @@ typedef struct {
   guint default_pull_limit;      /* 500 */
   gint64 mass_delete_min;        /* 20 */
   guint mass_delete_percent;     /* 25 */
+  /* [ai] */
+  char *ai_anthropic_base_url;   /* "https://api.anthropic.com" */
+  char *ai_anthropic_model;      /* "claude-sonnet-4-5" */
+  char *ai_openai_base_url;      /* "https://api.openai.com" */
+  char *ai_openai_model;         /* "gpt-4o" */
+  guint ai_max_tokens;           /* 2048 */
+  guint ai_timeout_seconds;      /* 60: one provider request, start to end */
+  guint ai_connect_timeout_seconds; /* 10: connecting, TLS included */
+  guint ai_retries;              /* 1: same-provider retries of a rate-limit 429 */
+  guint ai_max_retry_wait_seconds; /* 10: longer Retry-After falls back at once */
+  guint ai_max_text_chars;       /* 50000: characters of the text sent */
+  char *ai_ca_file;              /* NULL: the system's CAs for the providers */
 } MtsServerConfig;
 
 /* Loads @path (NULL: the defaults alone).  Unknown groups or keys and bad

@@ -47,7 +47,8 @@ usage (void)
   g_printerr ("usage: mts-server [--config FILE] serve\n"
               "       mts-server [--config FILE] COMMAND [ARGUMENTS]\n"
               "commands: practice-create, practice-list, user-add, user-reset-2fa,\n"
-              "          user-unlock, user-list, device-list, device-revoke, audit-verify\n"
+              "          user-unlock, user-list, device-list, device-revoke, audit-verify,\n"
+              "          ai-key-set, ai-key-clear\n"
               "see docs/server.md\n");
 }
 

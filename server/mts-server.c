@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mts-json-strict.h"
+#include "mts-server-ai.h"
 #include "mts-server-audit.h"
 
 /* TLS 1.2 and 1.3 only.  glib-networking's GnuTLS backend reads its priority
@@ -56,6 +57,7 @@ static const Route routes[] = {
   { "GET", "/v1/sync/pull", AUTH_BEARER, NULL, pull_route },
   { "POST", "/v1/audit/head", AUTH_BEARER, NULL, mts_audit_head_post },
   { "GET", "/v1/audit/head", AUTH_BEARER, NULL, mts_audit_head_get },
+  { "POST", "/v1/ai/draft", AUTH_BEARER, NULL, mts_ai_draft_post },
 };
 
 gboolean
@@ -528,6 +530,12 @@ mts_server_new (MtsServerConfig *config, MtsStorage *storage, MtsVault *vault,
   server->config = config;
   server->storage = storage;
   server->vault = vault;
+  server->ai = mts_server_ai_new (config, vault, error);
+  if (server->ai == NULL)
+    {
+      g_free (server);
+      return NULL;
+    }
   server->soup = soup_server_new ("tls-certificate", cert,
                                   "server-header", "mts-server", NULL);
   soup_server_add_early_handler (server->soup, NULL, early_cb, server, NULL);
@@ -634,6 +642,7 @@ mts_server_free (MtsServer *server)
   if (server == NULL)
     return;
   g_clear_object (&server->soup);
+  g_clear_pointer (&server->ai, mts_server_ai_free);
   g_clear_pointer (&server->loop, g_main_loop_unref);
   g_free (server);
 }

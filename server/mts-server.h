@@ -1,9 +1,10 @@
 /* mts-server.h — the running server: its parts (configuration, storage,
  * vault, the libsoup server) and the helpers every endpoint uses to read a
  * request and answer it.  Endpoints live in mts-server-auth.c (login,
- * refresh, logout, and the bearer check) and mts-server-sync.c (push, pull,
- * audit heads); mts-server.c routes requests to them, enforces the limits
- * that apply to every request, and shuts down gracefully.
+ * refresh, logout, and the bearer check), mts-server-sync.c (push, pull,
+ * audit heads) and mts-server-ai.c (AI drafting); mts-server.c routes
+ * requests to them, enforces the limits that apply to every request, and
+ * shuts down gracefully.
  */
 #pragma once
 
@@ -20,6 +21,7 @@ G_BEGIN_DECLS
 #define MTS_PROTOCOL_HEADER "MTS-Protocol"
 
 typedef struct _MtsServer MtsServer;
+typedef struct _MtsServerAi MtsServerAi;   /* mts-server-ai.h */
 
 struct _MtsServer {
   MtsServerConfig *config;   /* borrowed */
@@ -31,6 +33,7 @@ struct _MtsServer {
   gboolean stopping;
   guint drain_source;        /* the give-up timer once stopping */
   gint64 last_upkeep;        /* monotonic time of the last storage upkeep */
+  MtsServerAi *ai;           /* the AI relay (mts-server-ai.h) */
 };
 
 /* What the bearer token says about the caller. */

@@ -18,6 +18,7 @@
 #include "mts-error.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <sodium.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -444,4 +445,180 @@ mts_vault_get_dir (MtsVault *vault)
   g_return_val_if_fail (vault != NULL, NULL);
 
   return vault->dir;
+}
+
+/* ---- server-wide secrets ---- */
+
+#define SECRET_SUFFIX ".sealed"
+#define SECRET_NAME_MAX 64
+#define SECRET_KEY_LABEL "server-secret-key"
+#define SECRET_CONTEXT "server-secret:"
+
+static gboolean
+check_secret_name (const char *name, GError **error)
+{
+  gsize n = 0;
+
+  if (name != NULL)
+    for (n = 0; name[n] != '\0' && n <= SECRET_NAME_MAX; n++)
+      if (!g_ascii_isdigit (name[n]) && !(name[n] >= 'a' && name[n] <= 'z') && name[n] != '-')
+        {
+          n = 0;
+          break;
+        }
+  if (n == 0 || n > SECRET_NAME_MAX)
+    {
+      g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_INVALID,
+                   "not a valid secret name (1 to %d of a-z, 0-9 and '-')", SECRET_NAME_MAX);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+secret_path (MtsVault *vault, const char *name)
+{
+  g_autofree char *file = g_strconcat (name, SECRET_SUFFIX, NULL);
+
+  return g_build_filename (vault->dir, file, NULL);
+}
+
+/* The key secrets are sealed with, into @key (wiped by the caller). */
+static gboolean
+secret_key (MtsVault *vault, guint8 key[MTS_KEY_BYTES], GError **error)
+{
+  const guint8 *field = mts_keystore_subkey (vault->server, PASSPHRASE_KEY_ID, MTS_PURPOSE_FIELD);
+
+  if (field == NULL)
+    {
+      g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_UNKNOWN_KEY,
+                   "the server keystore %s holds no key id %d, which server secrets "
+                   "are sealed with", mts_keystore_get_path (vault->server), PASSPHRASE_KEY_ID);
+      return FALSE;
+    }
+  crypto_generichash (key, MTS_KEY_BYTES, (const guint8 *) SECRET_KEY_LABEL,
+                      strlen (SECRET_KEY_LABEL), field, MTS_KEY_BYTES);
+  return TRUE;
+}
+
+gboolean
+mts_vault_secret_set (MtsVault *vault, const char *name, const void *data, gsize len,
+                      GError **error)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *context = NULL;
+  g_autoptr(GError) local = NULL;
+  guint8 key[MTS_KEY_BYTES];
+  guint8 *out;
+  gsize size;
+  gboolean ok;
+
+  g_return_val_if_fail (vault != NULL, FALSE);
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+
+  if (!check_secret_name (name, error))
+    return FALSE;
+  if (len > 64 * 1024)
+    {
+      g_set_error_literal (error, MTS_CORE_ERROR, MTS_CORE_ERROR_INVALID,
+                           "a server secret is at most 64 KiB");
+      return FALSE;
+    }
+  if (!secret_key (vault, key, error))
+    return FALSE;
+  path = secret_path (vault, name);
+  context = g_strconcat (SECRET_CONTEXT, name, NULL);
+  size = mts_envelope_sealed_size (len);
+  out = g_malloc (size);
+  mts_envelope_seal (out, PASSPHRASE_KEY_ID, key, MTS_VALUE_BLOB, data, len, context,
+                     strlen (context));
+  sodium_memzero (key, sizeof key);
+  ok = g_file_set_contents_full (path, (const char *) out, (gssize) size,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 0600, &local);
+  g_free (out);
+  if (!ok)
+    g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_IO, "cannot write %s: %s", path,
+                 local->message);
+  return ok;
+}
+
+char *
+mts_vault_secret_get (MtsVault *vault, const char *name, gsize *len, GError **error)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *context = NULL;
+  g_autofree guint8 *data = NULL;
+  g_autoptr(GError) local = NULL;
+  guint8 key[MTS_KEY_BYTES];
+  MtsValueType type;
+  MtsEnvelope env;
+  gsize data_len = 0;
+  char *plain;
+
+  g_return_val_if_fail (vault != NULL, NULL);
+
+  if (!check_secret_name (name, error))
+    return NULL;
+  path = secret_path (vault, name);
+  if (!g_file_get_contents (path, (char **) &data, &data_len, &local))
+    {
+      if (!g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_IO, "cannot read %s: %s", path,
+                     local->message);
+      return NULL;
+    }
+  if (!mts_envelope_parse (data, data_len, &env, error))
+    {
+      g_prefix_error (error, "%s: ", path);
+      return NULL;
+    }
+  if (env.key_id != PASSPHRASE_KEY_ID)
+    {
+      g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_UNKNOWN_KEY,
+                   "%s: sealed under key id %u, not %d", path, env.key_id, PASSPHRASE_KEY_ID);
+      return NULL;
+    }
+  if (!secret_key (vault, key, error))
+    return NULL;
+  context = g_strconcat (SECRET_CONTEXT, name, NULL);
+  plain = plain_alloc (mts_envelope_value_size (&env));
+  if (!mts_envelope_open (&env, key, context, strlen (context), &type, (guint8 *) plain, error))
+    {
+      sodium_memzero (key, sizeof key);
+      mts_vault_plain_free (plain);
+      g_prefix_error (error, "%s: ", path);
+      return NULL;
+    }
+  sodium_memzero (key, sizeof key);
+  if (len != NULL)
+    *len = mts_envelope_value_size (&env);
+  return plain;
+}
+
+gboolean
+mts_vault_secret_clear (MtsVault *vault, const char *name, gboolean *existed, GError **error)
+{
+  g_autofree char *path = NULL;
+
+  g_return_val_if_fail (vault != NULL, FALSE);
+
+  if (existed != NULL)
+    *existed = FALSE;
+  if (!check_secret_name (name, error))
+    return FALSE;
+  path = secret_path (vault, name);
+  if (g_unlink (path) != 0)
+    {
+      int saved = errno;
+
+      if (saved == ENOENT)
+        return TRUE;
+      g_set_error (error, MTS_CORE_ERROR, MTS_CORE_ERROR_IO, "cannot remove %s: %s", path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  if (existed != NULL)
+    *existed = TRUE;
+  return TRUE;
 }

@@ -77,4 +77,28 @@ gboolean mts_vault_log (MtsVault *vault, const char *practice_id, MtsKeylogEvent
 /* The vault directory. */
 const char *mts_vault_get_dir (MtsVault *vault);
 
+/* --- server-wide secrets (the AI providers' API keys) -------------------- *
+ *
+ * A named secret is sealed into <dir>/<name>.sealed (mode 0600, written
+ * atomically): one envelope under a key derived from server key 1's field
+ * subkey (BLAKE2b-256 of "server-secret-key" keyed by it, a label no
+ * practice passphrase can take), bound to the context
+ * "server-secret:<name>", so a file renamed to another secret's name does
+ * not open.  @name: 1 to 64 of a-z, 0-9 and '-'.  The callers (the
+ * ai-key-set and ai-key-clear commands) record setting and clearing in the
+ * server's audit log. */
+
+/* Seals @len bytes of @data as secret @name, replacing any earlier one. */
+gboolean mts_vault_secret_set (MtsVault *vault, const char *name, const void *data, gsize len,
+                               GError **error);
+
+/* Opens secret @name.  Returns (transfer full) (nullable) the plaintext, to
+ * be freed with mts_vault_plain_free, or NULL: with @error set on a
+ * failure, without when the secret is not set. */
+char *mts_vault_secret_get (MtsVault *vault, const char *name, gsize *len, GError **error);
+
+/* Removes secret @name; *@existed (optional) says whether it was set. */
+gboolean mts_vault_secret_clear (MtsVault *vault, const char *name, gboolean *existed,
+                                 GError **error);
+
 G_END_DECLS

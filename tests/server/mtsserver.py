@@ -468,18 +468,20 @@ class Server:
 
     # -- admin commands ------------------------------------------------------
 
-    def admin(self, *args, env=None, config=None, timeout=60):
+    def admin(self, *args, env=None, config=None, timeout=60, input=None):
         """Runs `mts-server --config CONFIG ARGS...` (@config: another
-        config file); returns (exit status, stdout, stderr)."""
+        config file; @input: bytes for its standard input, else none);
+        returns (exit status, stdout, stderr)."""
         e = dict(self.env)
         e.update(env or {})
         p = subprocess.run([*WRAPPER, MTS_SERVER, "--config", config or self.config, *args],
-                           stdin=subprocess.DEVNULL, capture_output=True, env=e,
+                           stdin=subprocess.DEVNULL if input is None else None, input=input,
+                           capture_output=True, env=e,
                            timeout=timeout, start_new_session=True)
         return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
-    def admin_ok(self, *args, env=None):
-        rc, out, err = self.admin(*args, env=env)
+    def admin_ok(self, *args, env=None, input=None):
+        rc, out, err = self.admin(*args, env=env, input=input)
         check(rc == 0, f"mts-server {' '.join(args)}: exit {rc}\nstdout: {out}\nstderr: {err}")
         return out
 
