@@ -34,9 +34,10 @@ An ok answer is derived from the request: the draft is "<provider> draft
 <marker>: " followed by every token of the sent text that starts with
 "ECHO-", where <marker> is a fresh "STANDIN-DRAFT-<hex>" (logged as
 answer_marker, so a test can look for it elsewhere).  For a risk-signal
-request (the system prompt asks for "signals") it answers JSON naming the
-first line of the text between <text> and </text> as a passage, plus one
-passage that is not in the text (the relay must drop it).
+request (the system prompt asks for "signals") it answers JSON naming a
+line of the text between <text> and </text> as a passage (the first
+holding "RISK", else the first), plus one passage that is not in the text
+(the relay must drop it), inside a ```json fence.
 """
 import argparse
 import http.server
@@ -168,7 +169,9 @@ def ok_answer(system, user, marker):
     """The answer body (a dict) derived from the request."""
     if system is not None and '"signals"' in system:
         text = sent_text(user or "")
-        first = text.strip().splitlines()[0].strip() if text.strip() else ""
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        marked = [ln for ln in lines if "RISK" in ln]
+        first = (marked or lines or [""])[0]
         answer = json.dumps({"signals": [
             {"passage": first, "reason": f"stand-in reason {marker}"},
             {"passage": "a passage that is not in the text " + marker, "reason": "made up"},

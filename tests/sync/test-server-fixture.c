@@ -262,6 +262,7 @@ struct _MtsTestServer {
   GString *log;        /* its stderr, every run; under lock */
   guint16 port;        /* 0 until it logged "listening"; under lock */
   gboolean eof;        /* under lock */
+  char **env;          /* extra environment (mts_test_server_setenv), or NULL */
 };
 
 /* The port of a "listening" log line, or 0. */
@@ -358,6 +359,44 @@ mts_test_server_new (const char *name, const char *cert, const char *auth_extra,
 }
 
 gboolean
+mts_test_server_add_config (MtsTestServer *srv, const char *text, GError **error)
+{
+  g_autofree char *old = NULL;
+  g_autofree char *all = NULL;
+
+  if (!g_file_get_contents (srv->config, &old, NULL, error))
+    return FALSE;
+  all = g_strconcat (old, "\n", text, NULL);
+  return g_file_set_contents (srv->config, all, -1, error);
+}
+
+void
+mts_test_server_setenv (MtsTestServer *srv, const char *name, const char *value)
+{
+  if (srv->env == NULL)
+    srv->env = g_new0 (char *, 1);
+  if (value != NULL)
+    srv->env = g_environ_setenv (srv->env, name, value, TRUE);
+  else
+    srv->env = g_environ_unsetenv (srv->env, name);
+}
+
+/* The fixture's environment for the children of @srv, plus its own. */
+static char **
+server_environ (MtsTestServer *srv)
+{
+  char **env = child_environ ();
+
+  for (guint i = 0; srv->env != NULL && srv->env[i] != NULL; i++)
+    {
+      g_auto(GStrv) kv = g_strsplit (srv->env[i], "=", 2);
+
+      env = g_environ_setenv (env, kv[0], kv[1] != NULL ? kv[1] : "", TRUE);
+    }
+  return env;
+}
+
+gboolean
 mts_test_server_running (MtsTestServer *srv)
 {
   return srv->proc != NULL && g_subprocess_get_identifier (srv->proc) != NULL;
@@ -392,7 +431,7 @@ mts_test_server_start (MtsTestServer *srv, GError **error)
 {
   g_autoptr(GSubprocessLauncher) launcher =
     g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_auto(GStrv) env = child_environ ();
+  g_auto(GStrv) env = server_environ (srv);
   const char *argv[] = { fx.server_bin, "--config", srv->config, "serve", NULL };
   gint64 deadline = g_get_monotonic_time () + START_SECONDS * G_TIME_SPAN_SECOND;
   g_autofree char *tail = NULL;
@@ -460,6 +499,7 @@ mts_test_server_free (MtsTestServer *srv)
       g_clear_object (&srv->proc);
     }
   g_string_free (srv->log, TRUE);
+  g_strfreev (srv->env);
   g_mutex_clear (&srv->lock);
   g_cond_clear (&srv->cond);
   g_free (srv->name);

@@ -48,6 +48,13 @@ typedef struct _MtsTestServer MtsTestServer;
  * @auth_extra: more "key=value\n" lines for [auth], or NULL. */
 MtsTestServer *mts_test_server_new (const char *name, const char *cert, const char *auth_extra,
                                     GError **error);
+/* Appends @text (whole sections, e.g. "[ai]\nmax_tokens=5\n") to the
+ * server's configuration file; takes effect at its next start. */
+gboolean mts_test_server_add_config (MtsTestServer *srv, const char *text, GError **error);
+/* Sets (@value NULL: removes) a variable in the environment of the server's
+ * next start (on top of the fixture's own). */
+void mts_test_server_setenv (MtsTestServer *srv, const char *name, const char *value);
+
 /* Starts `serve` and waits for its listening line. */
 gboolean mts_test_server_start (MtsTestServer *srv, GError **error);
 /* SIGTERM and wait; the exit status, or -1. */
