@@ -177,7 +177,7 @@ typedef struct {
   MtsAiWireFeature feature;
   char *practice_id, *user_id, *device_id, *client_id;
   char *text;                                   /* wiped */
-  char *system;                                 /* static */
+  const char *system;                           /* static */
   char *user_message;                           /* wiped */
   char *key[MTS_AI_WIRE_N_PROVIDERS];           /* secure */
   MtsAiWireProvider order[MTS_AI_WIRE_N_PROVIDERS];
@@ -925,7 +925,7 @@ mts_ai_draft_post (MtsServer *server, SoupServerMessage *msg, const MtsCaller *c
   d->device_id = g_strdup (caller->device_id);
   d->client_id = g_strdup (client_id);
   d->text = g_strdup (text);
-  d->system = (char *) mts_ai_wire_system_prompt (feature);
+  d->system = mts_ai_wire_system_prompt (feature);
   d->user_message = mts_ai_wire_user_message (feature, text, kind,
                                                headings->len > 1
                                                ? (const char *const *) headings->pdata : NULL);

@@ -58,7 +58,7 @@ ANSWER_MARKS = set()      # every draft marker the stand-ins answered with
 MODEL_A = "claude-test-model"
 MODEL_O = "gpt-test-model"
 MAX_TOKENS = 777
-TIMEOUT = 3
+TIMEOUT = 4
 MAX_TEXT = 2000
 
 
@@ -152,7 +152,7 @@ class StandIn:
 def ai_settings(anthropic_url, openai_url, **more):
     ai = {"anthropic_base_url": anthropic_url, "openai_base_url": openai_url,
           "anthropic_model": MODEL_A, "openai_model": MODEL_O, "max_tokens": MAX_TOKENS,
-          "timeout_seconds": TIMEOUT, "connect_timeout_seconds": 2, "retries": 1,
+          "timeout_seconds": TIMEOUT, "connect_timeout_seconds": 4, "retries": 1,
           "max_retry_wait_seconds": 3, "max_text_chars": MAX_TEXT,
           "ca_file": scratch.ca("ca.pem")}
     ai.update(more)
