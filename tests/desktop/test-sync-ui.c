@@ -849,6 +849,9 @@ test_audit (void)
   gint64 jane_entries;
 
   edit_note (store, jane_note, "S: low mood, lifting\nP: weekly");
+  /* More than a page of the practice's log (200 entries). */
+  for (int i = 0; i < 250; i++)
+    g_free (add_note (store, john, "S: sleep diary reviewed\nP: continue"));
   mts_application_notify_changed (app);
   g_assert_cmpint (click_and_wait_sync (app, "sync-now-button"), ==, MTS_SYNC_STATE_IDLE);
 
@@ -880,9 +883,21 @@ test_audit (void)
   mts_test_spin (600);   /* the result's slide */
   mts_test_screenshot (GTK_WIDGET (win), "audit-view");
 
-  /* The whole practice: both clients, more entries. */
+  /* The whole practice: both clients, more entries (the practice's other
+   * cases' records were pulled too: more than a page), a page at a time. */
   mts_test_action (app, "win.show-audit-all", NULL);
   g_assert_null (mts_audit_view_get_client_id (view));
+  g_assert_cmpint (total, >, 200);
+  g_assert_cmpuint (mts_audit_view_get_n_loaded (view), ==, 200);
+  g_assert_true (widget_shown ("audit-load-more-button"));
+  while (mts_audit_view_get_n_loaded (view) < total)
+    {
+      guint before = mts_audit_view_get_n_loaded (view);
+      mts_test_click ("audit-load-more-button");
+      g_assert_cmpuint (mts_audit_view_get_n_loaded (view), >, before);
+    }
+  g_assert_cmpuint (mts_audit_view_get_n_loaded (view), ==, total);
+  g_assert_false (widget_shown ("audit-load-more-button"));
   g_assert_true (mts_audit_view_has_record (view, john));
   g_assert_true (mts_audit_view_has_record (view, john_note));
   g_assert_cmpint (mts_audit_view_get_n_entries (view), ==, total);
