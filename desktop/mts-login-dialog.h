@@ -1,5 +1,13 @@
 /* mts-login-dialog.h — signing in to the practice's server again (password
- * and TOTP code) when the session has ended, without leaving the app. */
+ * and TOTP code) when the session has ended, without leaving the app.
+ *
+ * The server, practice and username come from the store's last login; the
+ * login (MtsSyncSession) runs on a worker thread through a twin of the
+ * app's store (mts_store_open_twin), so the app goes on working meanwhile.
+ * A refused login says so inline and empties the code (each code is
+ * accepted once); the password stays.  On success the dialog closes,
+ * starts a sync (app.sync-now) and says so in a toast.
+ */
 #pragma once
 
 #include <adwaita.h>
