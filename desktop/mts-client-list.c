@@ -3,28 +3,489 @@
 
 #include "mts-client-list.h"
 
+#include <sqlite3.h>
+#include <string.h>
+
 #include "mts-application.h"
+#include "mts-client-item.h"
+#include "mts-window.h"
 
 struct _MtsClientList
 {
   AdwBin parent_instance;
+
+  GtkSearchEntry *search_entry;
+  GtkStack *stack;
+  GtkListView *list_view;
+  AdwStatusPage *no_match_page;
+
+  GListStore *items;             /* MtsClientItem, sorted by name */
+  GtkCustomFilter *filter;
+  GtkFilterListModel *filtered;
+  GtkSingleSelection *selection;
+
+  char *needle;                  /* the search text, case-folded and trimmed */
+  GHashTable *exact_ids;         /* ids the store matched by e-mail or phone */
+  char *shown_id;                /* the client last activated from here */
+  char *fingerprint;             /* of the clients and sessions at the last reload */
+  guint reload_idle;
+  gboolean unlocked;
 };
 
 G_DEFINE_FINAL_TYPE (MtsClientList, mts_client_list, ADW_TYPE_BIN)
 
-static void
-mts_client_list_class_init (MtsClientListClass *klass)
+static MtsApplication *
+list_app (void)
 {
-  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GApplication *app = g_application_get_default ();
 
-  gtk_widget_class_set_template_from_resource (widget_class,
-                                               "/uk/co/mytherapysuite/Desktop/mts-client-list.ui");
+  return MTS_IS_APPLICATION (app) ? MTS_APPLICATION (app) : NULL;
+}
+
+static MtsStore *
+unlocked_store (void)
+{
+  MtsApplication *app = list_app ();
+
+  return app != NULL && mts_application_is_unlocked (app) ? mts_application_get_store (app) : NULL;
+}
+
+/* ---- filtering ---- */
+
+static gboolean
+filter_func (gpointer object, gpointer user_data)
+{
+  MtsClientList *self = user_data;
+  MtsClientItem *item = object;
+
+  if (self->needle == NULL)
+    return TRUE;
+  return strstr (mts_client_item_get_folded (item), self->needle) != NULL
+         || (self->exact_ids != NULL && g_hash_table_contains (self->exact_ids, mts_client_item_get_id (item)));
+}
+
+/* Text that could be an e-mail address or a phone number: the store's
+ * blind indexes may know it exactly. */
+static gboolean
+may_be_contact (const char *text)
+{
+  if (strchr (text, '@') != NULL)
+    return TRUE;
+  for (const char *p = text; *p; p++)
+    if (g_ascii_isdigit (*p))
+      return TRUE;
+  return FALSE;
+}
+
+/* The ids of the clients whose e-mail or phone is exactly @text. */
+static GHashTable *
+exact_matches (const char *text)
+{
+  MtsStore *store = unlocked_store ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) found = NULL;
+  GHashTable *ids;
+
+  if (store == NULL || !may_be_contact (text))
+    return NULL;
+  found = mts_store_client_search (store, text, &error);
+  if (found == NULL)
+    {
+      g_message ("client search failed: %s", error->message);
+      return NULL;
+    }
+  ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < found->len; i++)
+    g_hash_table_add (ids, g_strdup (((MtsClient *) found->pdata[i])->id));
+  return ids;
 }
 
 static void
-mts_client_list_init (MtsClientList *self)
+update_state (MtsClientList *self)
 {
-  gtk_widget_init_template (GTK_WIDGET (self));
+  const char *page;
+
+  if (!self->unlocked)
+    page = "locked";
+  else if (g_list_model_get_n_items (G_LIST_MODEL (self->items)) == 0)
+    page = "empty";
+  else if (g_list_model_get_n_items (G_LIST_MODEL (self->filtered)) == 0)
+    {
+      g_autofree char *description =
+        g_strdup_printf ("No client matches “%s”.", gtk_editable_get_text (GTK_EDITABLE (self->search_entry)));
+      adw_status_page_set_description (self->no_match_page, description);
+      page = "no-match";
+    }
+  else
+    page = "list";
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->stack), page) != 0)
+    gtk_stack_set_visible_child_name (self->stack, page);
+}
+
+/* Applies the search text: narrows the filter when the text only grew (the
+ * filter model then re-checks only the clients still shown). */
+static void
+apply_search (MtsClientList *self, gboolean force)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
+  g_autofree char *folded = g_utf8_casefold (text, -1);
+  char *needle = g_strstrip (folded);
+  g_autoptr (GHashTable) exact = NULL;
+  GtkFilterChange change = GTK_FILTER_CHANGE_DIFFERENT;
+  gboolean had_exact = self->exact_ids != NULL && g_hash_table_size (self->exact_ids) > 0;
+  gboolean has_exact;
+
+  exact = *needle != '\0' ? exact_matches (needle) : NULL;
+  has_exact = exact != NULL && g_hash_table_size (exact) > 0;
+  if (*needle == '\0')
+    needle = NULL;
+  if (!force && g_strcmp0 (needle, self->needle) == 0 && !had_exact && !has_exact)
+    {
+      update_state (self);
+      return;
+    }
+  if (!force && !had_exact && !has_exact)
+    {
+      if (self->needle == NULL && needle != NULL)
+        change = GTK_FILTER_CHANGE_MORE_STRICT;
+      else if (needle == NULL)
+        change = GTK_FILTER_CHANGE_LESS_STRICT;
+      else if (strstr (needle, self->needle) != NULL)
+        change = GTK_FILTER_CHANGE_MORE_STRICT;
+      else if (strstr (self->needle, needle) != NULL)
+        change = GTK_FILTER_CHANGE_LESS_STRICT;
+    }
+  g_free (self->needle);
+  self->needle = g_strdup (needle);
+  g_clear_pointer (&self->exact_ids, g_hash_table_unref);
+  self->exact_ids = g_steal_pointer (&exact);
+  gtk_filter_changed (GTK_FILTER (self->filter), change);
+  update_state (self);
+}
+
+static void
+search_changed_cb (MtsClientList *self)
+{
+  apply_search (self, FALSE);
+}
+
+static void
+show_client (MtsClientList *self, MtsClientItem *item)
+{
+  const char *id = mts_client_item_get_id (item);
+
+  g_free (self->shown_id);
+  self->shown_id = g_strdup (id);
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.show-client", "s", id);
+}
+
+static void
+search_activate_cb (MtsClientList *self)
+{
+  g_autoptr (MtsClientItem) first = g_list_model_get_item (G_LIST_MODEL (self->filtered), 0);
+
+  /* Enter opens the first match. */
+  if (first != NULL)
+    {
+      gtk_single_selection_set_selected (self->selection, 0);
+      show_client (self, first);
+    }
+}
+
+static void
+stop_search_cb (MtsClientList *self)
+{
+  gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
+}
+
+/* ---- selection ---- */
+
+static void
+selected_item_cb (MtsClientList *self)
+{
+  MtsClientItem *item = gtk_single_selection_get_selected_item (self->selection);
+
+  /* A model change that keeps the selection (a reload, the filter) shows
+   * nothing new. */
+  if (item == NULL || g_strcmp0 (mts_client_item_get_id (item), self->shown_id) == 0)
+    return;
+  show_client (self, item);
+}
+
+static void
+list_activate_cb (MtsClientList *self, guint position)
+{
+  g_autoptr (MtsClientItem) item = g_list_model_get_item (G_LIST_MODEL (self->filtered), position);
+
+  if (item != NULL)
+    show_client (self, item);
+}
+
+static void
+select_shown (MtsClientList *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->filtered));
+
+  if (self->shown_id == NULL)
+    return;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (MtsClientItem) item = g_list_model_get_item (G_LIST_MODEL (self->filtered), i);
+      if (g_strcmp0 (mts_client_item_get_id (item), self->shown_id) == 0)
+        {
+          gtk_single_selection_set_selected (self->selection, i);
+          return;
+        }
+    }
+}
+
+/* ---- rows ---- */
+
+static void
+setup_row_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item, gpointer user_data)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *name = gtk_label_new (NULL);
+  GtkWidget *detail = gtk_label_new (NULL);
+
+  gtk_widget_set_margin_top (box, 6);
+  gtk_widget_set_margin_bottom (box, 6);
+  gtk_widget_set_margin_start (box, 6);
+  gtk_widget_set_margin_end (box, 6);
+  gtk_label_set_xalign (GTK_LABEL (name), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (name, "heading");
+  gtk_label_set_xalign (GTK_LABEL (detail), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (detail), PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (detail, "caption");
+  gtk_widget_add_css_class (detail, "dim-label");
+  gtk_box_append (GTK_BOX (box), name);
+  gtk_box_append (GTK_BOX (box), detail);
+  gtk_list_item_set_child (list_item, box);
+}
+
+static void
+bind_row_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item, gpointer user_data)
+{
+  MtsClientItem *item = gtk_list_item_get_item (list_item);
+  GtkWidget *box = gtk_list_item_get_child (list_item);
+  GtkWidget *name = gtk_widget_get_first_child (box);
+  GtkWidget *detail = gtk_widget_get_next_sibling (name);
+  g_autofree char *description = mts_client_item_describe (item);
+
+  gtk_label_set_text (GTK_LABEL (name), mts_client_item_get_name (item));
+  gtk_label_set_text (GTK_LABEL (detail), description);
+}
+
+static void
+unbind_row_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item, gpointer user_data)
+{
+  GtkWidget *box = gtk_list_item_get_child (list_item);
+  GtkWidget *name = gtk_widget_get_first_child (box);
+
+  /* Recycled rows keep no name. */
+  gtk_label_set_text (GTK_LABEL (name), "");
+  gtk_label_set_text (GTK_LABEL (gtk_widget_get_next_sibling (name)), "");
+}
+
+/* ---- loading ---- */
+
+/* Something that changes whenever a client or a session is added, edited,
+ * deleted or synced: the list is rebuilt only then, not on every note
+ * saved.  (Versions are the server's, so synced changes move the sum;
+ * local edits move updated_at; deletes move the count of tombstones.) */
+static char *
+fingerprint (MtsStore *store)
+{
+  sqlite3_stmt *st = NULL;
+  char *result = NULL;
+
+  if (sqlite3_prepare_v2 (mts_store_get_db (store),
+                          "SELECT (SELECT count(*) || '/' || total(deleted) || '/' || total(version) "
+                          "|| '/' || ifnull(max(updated_at), '') FROM clients) || '|' || "
+                          "(SELECT count(*) || '/' || total(deleted) || '/' || total(version) "
+                          "|| '/' || ifnull(max(updated_at), '') FROM sessions)",
+                          -1, &st, NULL) == SQLITE_OK
+      && sqlite3_step (st) == SQLITE_ROW)
+    result = g_strdup ((const char *) sqlite3_column_text (st, 0));
+  sqlite3_finalize (st);
+  return result;
+}
+
+/* Each client's last contact: its own last_contact_at, or its latest
+ * session that has begun (not cancelled), whichever is later. */
+static void
+load_last_contacts (MtsStore *store, GHashTable *by_id)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *now_iso = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S.000Z");
+  static const char *const queries[] = {
+    "SELECT id, last_contact_at FROM clients WHERE deleted = 0 AND last_contact_at IS NOT NULL",
+    "SELECT client_id, max(starts_at) FROM sessions WHERE deleted = 0 AND starts_at <= ?1 "
+    "AND status IN ('scheduled', 'attended') GROUP BY client_id",
+  };
+
+  for (gsize q = 0; q < G_N_ELEMENTS (queries); q++)
+    {
+      sqlite3_stmt *st = NULL;
+
+      if (sqlite3_prepare_v2 (mts_store_get_db (store), queries[q], -1, &st, NULL) != SQLITE_OK)
+        {
+          g_message ("cannot read the clients' last contact: %s", sqlite3_errmsg (mts_store_get_db (store)));
+          continue;
+        }
+      if (q == 1)
+        sqlite3_bind_text (st, 1, now_iso, -1, SQLITE_STATIC);
+      while (sqlite3_step (st) == SQLITE_ROW)
+        {
+          MtsClientItem *item = g_hash_table_lookup (by_id, sqlite3_column_text (st, 0));
+          const char *at = (const char *) sqlite3_column_text (st, 1);
+
+          if (item != NULL && at != NULL
+              && g_strcmp0 (at, mts_client_item_get_last_contact (item)) > 0)
+            mts_client_item_set_last_contact (item, at);
+        }
+      sqlite3_finalize (st);
+    }
+}
+
+static void
+clear (MtsClientList *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->items));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (MtsClientItem) item = g_list_model_get_item (G_LIST_MODEL (self->items), i);
+      mts_client_item_wipe (item);
+    }
+  g_list_store_remove_all (self->items);
+}
+
+void
+mts_client_list_reload (MtsClientList *self)
+{
+  MtsStore *store = unlocked_store ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) clients = NULL;
+  g_autoptr (GPtrArray) items = NULL;
+  g_autoptr (GHashTable) by_id = NULL;
+
+  g_return_if_fail (MTS_IS_CLIENT_LIST (self));
+  g_clear_handle_id (&self->reload_idle, g_source_remove);
+  self->unlocked = store != NULL;
+  if (store == NULL)
+    {
+      clear (self);
+      update_state (self);
+      return;
+    }
+  clients = mts_store_client_list (store, &error);
+  if (clients == NULL)
+    {
+      GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+      g_message ("cannot list the clients: %s", error->message);
+      if (MTS_IS_WINDOW (root))
+        mts_window_toast (MTS_WINDOW (root), "Could not read the client list");
+      return;
+    }
+  g_free (self->fingerprint);
+  self->fingerprint = fingerprint (store);
+
+  items = g_ptr_array_new_full (clients->len, g_object_unref);
+  by_id = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < clients->len; i++)
+    {
+      MtsClient *c = clients->pdata[i];
+      MtsClientItem *item = mts_client_item_new (c->id, c->display_name, c->status, NULL);
+
+      g_ptr_array_add (items, item);
+      g_hash_table_insert (by_id, (gpointer) mts_client_item_get_id (item), item);
+    }
+  load_last_contacts (store, by_id);
+
+  /* One splice: the filter and the view see one change. */
+  g_list_store_splice (self->items, 0, g_list_model_get_n_items (G_LIST_MODEL (self->items)),
+                       items->pdata, items->len);
+  apply_search (self, TRUE);
+  select_shown (self);
+}
+
+static gboolean
+reload_idle_cb (gpointer user_data)
+{
+  MtsClientList *self = user_data;
+  MtsStore *store = unlocked_store ();
+  g_autofree char *now = NULL;
+
+  self->reload_idle = 0;
+  if (store == NULL)
+    return G_SOURCE_REMOVE;
+  /* Notes saved as the therapist types change nothing shown here. */
+  now = fingerprint (store);
+  if (now == NULL || g_strcmp0 (now, self->fingerprint) != 0)
+    mts_client_list_reload (self);
+  else if (self->needle != NULL && may_be_contact (self->needle))
+    apply_search (self, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+changed_cb (MtsClientList *self)
+{
+  if (self->reload_idle == 0)
+    self->reload_idle = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, reload_idle_cb, self, NULL);
+}
+
+static void
+unlocked_cb (MtsClientList *self)
+{
+  g_clear_pointer (&self->fingerprint, g_free);
+  mts_client_list_reload (self);
+}
+
+static void
+locked_cb (MtsClientList *self)
+{
+  g_clear_handle_id (&self->reload_idle, g_source_remove);
+  self->unlocked = FALSE;
+  /* Nothing of any client stays: the search text may be part of a name. */
+  gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
+  adw_status_page_set_description (self->no_match_page, NULL);
+  g_clear_pointer (&self->shown_id, g_free);
+  g_clear_pointer (&self->fingerprint, g_free);
+  clear (self);
+  update_state (self);
+}
+
+/* ---- public ---- */
+
+void
+mts_client_list_focus_search (MtsClientList *self)
+{
+  g_return_if_fail (MTS_IS_CLIENT_LIST (self));
+  gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+}
+
+GListModel *
+mts_client_list_get_model (MtsClientList *self)
+{
+  g_return_val_if_fail (MTS_IS_CLIENT_LIST (self), NULL);
+  return G_LIST_MODEL (self->filtered);
+}
+
+guint
+mts_client_list_get_n_clients (MtsClientList *self)
+{
+  g_return_val_if_fail (MTS_IS_CLIENT_LIST (self), 0);
+  return g_list_model_get_n_items (G_LIST_MODEL (self->items));
+}
+
+const char *
+mts_client_list_get_state (MtsClientList *self)
+{
+  g_return_val_if_fail (MTS_IS_CLIENT_LIST (self), NULL);
+  return gtk_stack_get_visible_child_name (self->stack);
 }
 
 GtkWidget *
@@ -33,6 +494,87 @@ mts_client_list_new (void)
   return g_object_new (MTS_TYPE_CLIENT_LIST, NULL);
 }
 
-void mts_client_list_focus_search (MtsClientList *self)
+/* ---- GObject ---- */
+
+static void
+mts_client_list_dispose (GObject *object)
 {
+  MtsClientList *self = MTS_CLIENT_LIST (object);
+
+  g_clear_handle_id (&self->reload_idle, g_source_remove);
+  if (self->items != NULL)
+    clear (self);
+  g_clear_object (&self->selection);
+  g_clear_object (&self->items);
+  g_clear_object (&self->filter);
+  G_OBJECT_CLASS (mts_client_list_parent_class)->dispose (object);
+}
+
+static void
+mts_client_list_finalize (GObject *object)
+{
+  MtsClientList *self = MTS_CLIENT_LIST (object);
+
+  g_free (self->needle);
+  g_free (self->shown_id);
+  g_free (self->fingerprint);
+  g_clear_pointer (&self->exact_ids, g_hash_table_unref);
+  G_OBJECT_CLASS (mts_client_list_parent_class)->finalize (object);
+}
+
+static void
+mts_client_list_class_init (MtsClientListClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = mts_client_list_dispose;
+  object_class->finalize = mts_client_list_finalize;
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/uk/co/mytherapysuite/Desktop/mts-client-list.ui");
+  gtk_widget_class_bind_template_child (widget_class, MtsClientList, search_entry);
+  gtk_widget_class_bind_template_child (widget_class, MtsClientList, stack);
+  gtk_widget_class_bind_template_child (widget_class, MtsClientList, list_view);
+  gtk_widget_class_bind_template_child (widget_class, MtsClientList, no_match_page);
+  gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, search_activate_cb);
+  gtk_widget_class_bind_template_callback (widget_class, stop_search_cb);
+  gtk_widget_class_bind_template_callback (widget_class, list_activate_cb);
+}
+
+static void
+mts_client_list_init (MtsClientList *self)
+{
+  MtsApplication *app = list_app ();
+  GtkListItemFactory *factory;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->items = g_list_store_new (MTS_TYPE_CLIENT_ITEM);
+  self->filter = gtk_custom_filter_new (filter_func, self, NULL);
+  self->filtered = gtk_filter_list_model_new (G_LIST_MODEL (g_object_ref (self->items)),
+                                              GTK_FILTER (g_object_ref (self->filter)));
+  self->selection = gtk_single_selection_new (G_LIST_MODEL (self->filtered));
+  gtk_single_selection_set_autoselect (self->selection, FALSE);
+  gtk_single_selection_set_can_unselect (self->selection, TRUE);
+  g_signal_connect_swapped (self->selection, "notify::selected-item", G_CALLBACK (selected_item_cb), self);
+
+  factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (factory, "setup", G_CALLBACK (setup_row_cb), NULL);
+  g_signal_connect (factory, "bind", G_CALLBACK (bind_row_cb), NULL);
+  g_signal_connect (factory, "unbind", G_CALLBACK (unbind_row_cb), NULL);
+  gtk_list_view_set_factory (self->list_view, factory);
+  g_object_unref (factory);
+  gtk_list_view_set_model (self->list_view, GTK_SELECTION_MODEL (self->selection));
+
+  gtk_search_entry_set_key_capture_widget (self->search_entry, GTK_WIDGET (self));
+
+  if (app != NULL)
+    {
+      g_signal_connect_object (app, "unlocked", G_CALLBACK (unlocked_cb), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (app, "changed", G_CALLBACK (changed_cb), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (app, "locked", G_CALLBACK (locked_cb), self, G_CONNECT_SWAPPED);
+    }
+  mts_client_list_reload (self);
 }
