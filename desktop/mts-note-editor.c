@@ -9,6 +9,7 @@
 #include "mts-ai-panel.h"
 #include "mts-application.h"
 #include "mts-note-history.h"
+#include "mts-store-private.h"
 #include "mts-store-records.h"
 #include "mts-sync-tables.h"
 #include "mts-window.h"
@@ -72,7 +73,7 @@ struct _MtsNoteEditor
   guint pause_id, max_id, retry_id;
   gboolean in_flight;           /* an autosave is running on the worker */
   gboolean resave;              /* save again when it is done */
-  MtsStore *twin;               /* the worker's store */
+  MtsStore *twin;               /* the worker's store (set by the worker, under worker_lock) */
   GMutex worker_lock;
   GCond worker_cond;
   gboolean worker_busy;
@@ -416,7 +417,10 @@ update_save_label (MtsNoteEditor *self)
 /* ---- saving ---- */
 
 typedef struct {
-  MtsStore *twin;
+  MtsStore *twin;               /* the worker's store, or NULL: open it from these */
+  MtsKeystore *ks;
+  char *dir;
+  char *actor;
   MtsNote *note;                /* id, body, kind, AI flag to write */
   guint64 generation;
   guint epoch;
@@ -426,6 +430,9 @@ static void
 save_job_free (SaveJob *job)
 {
   g_clear_object (&job->twin);
+  g_clear_pointer (&job->ks, mts_keystore_free);
+  g_free (job->dir);
+  g_free (job->actor);
   g_clear_pointer (&job->note, mts_note_free);
   g_free (job);
 }
@@ -651,7 +658,21 @@ save_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   MtsNoteEditor *self = source;
   SaveJob *job = task_data;
   GError *error = NULL;
-  gboolean ok = mts_store_note_update (job->twin, job->note, &error);
+  gboolean ok;
+
+  /* The first save opens the worker's store here (opening the database
+   * and reading the client names takes a while with many clients). */
+  if (job->twin == NULL)
+    {
+      job->twin = mts_store_open_with_keystore (job->dir, g_steal_pointer (&job->ks), job->actor, &error);
+      if (job->twin != NULL)
+        {
+          g_mutex_lock (&self->worker_lock);
+          g_set_object (&self->twin, job->twin);
+          g_mutex_unlock (&self->worker_lock);
+        }
+    }
+  ok = job->twin != NULL && mts_store_note_update (job->twin, job->note, &error);
 
   g_mutex_lock (&self->worker_lock);
   self->worker_busy = FALSE;
@@ -719,18 +740,21 @@ save_tick (MtsNoteEditor *self)
       save_failed (self, error);
       return;
     }
-  if (self->twin == NULL)
+  job = g_new0 (SaveJob, 1);
+  if (self->twin != NULL)
+    job->twin = g_object_ref (self->twin);
+  else
     {
-      self->twin = mts_store_open_twin (store, &error);
-      if (self->twin == NULL)
+      job->ks = mts_store_clone_keystore (store, &error);
+      if (job->ks == NULL)
         {
-          g_warning ("autosave: no worker store (%s); saving on the main thread", error->message);
-          save_sync (self, NULL);
+          save_job_free (job);
+          save_failed (self, error);
           return;
         }
+      job->dir = g_strdup (mts_store_get_dir (store));
+      job->actor = g_strdup (mts_store_get_actor (store));
     }
-  job = g_new0 (SaveJob, 1);
-  job->twin = g_object_ref (self->twin);
   job->note = mts_note_new ();
   job->note->id = g_strdup (self->note->id);
   job->note->body = g_steal_pointer (&body);

@@ -9,6 +9,7 @@
  * note-too-large, note-history. */
 #include "desktop-test.h"
 
+#include <sqlite3.h>
 #include <string.h>
 
 #include "mts-note-editor.h"
@@ -541,6 +542,49 @@ test_signed_elsewhere (Fixture *f, gconstpointer data)
 }
 
 static void
+test_window_close_saves (Fixture *f, gconstpointer data)
+{
+  g_autofree char *id = new_note (f, "SOAP", "Before closing.");
+
+  type (" Typed RIGHT-BEFORE-CLOSE.");
+  g_assert_true (mts_note_editor_is_dirty (editor ()));
+  gtk_window_destroy (GTK_WINDOW (mts_test_app_window (f->app)));
+  mts_test_spin (20);
+  g_assert_null (mts_test_app_window (f->app));
+  g_assert_true (stored_contains (f, id, "Before closing. Typed RIGHT-BEFORE-CLOSE."));
+}
+
+static void
+test_database_busy (Fixture *f, gconstpointer data)
+{
+  g_autofree char *id = new_note (f, "DAP", "Saved before the database got busy.");
+  g_autofree char *path = g_build_filename (f->dir, "practice.db", NULL);
+  g_autofree char *text = NULL;
+  sqlite3 *db = NULL;
+
+  /* Another writer holds the database (a long sync, another program). */
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL), ==, SQLITE_OK);
+
+  type (" Typed WHILE-BUSY.");
+  /* Typing is never held up: the save waits on the worker, then gives up
+   * and says so (after the store's 5 s busy timeout). */
+  MTS_TEST_WAIT_UNTIL (banner_says ("Not saved yet"), 15000);
+  text = mts_test_get_text ("note-text");
+  g_assert_nonnull (strstr (text, "Typed WHILE-BUSY."));
+  g_clear_pointer (&text, g_free);
+  text = mts_test_get_text ("note-save-label");
+  g_assert_cmpstr (text, ==, "Not saved yet…");
+  g_clear_pointer (&text, g_free);
+
+  /* Free again: saved by the retry, the banner gone. */
+  g_assert_cmpint (sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+  MTS_TEST_WAIT_UNTIL (stored_contains (f, id, "busy. Typed WHILE-BUSY."), 15000);
+  MTS_TEST_WAIT_UNTIL (!gtk_info_bar_get_revealed (GTK_INFO_BAR (mts_test_get ("note-error-bar"))), 5000);
+}
+
+static void
 place_after (GtkTextBuffer *buffer, const char *heading)
 {
   GtkTextIter iter;
@@ -591,6 +635,10 @@ main (int argc, char *argv[])
               fixture_tear_down);
   g_test_add ("/desktop/notes/too-large", Fixture, NULL, fixture_set_up, test_too_large, fixture_tear_down);
   g_test_add ("/desktop/notes/signed-elsewhere", Fixture, NULL, fixture_set_up, test_signed_elsewhere,
+              fixture_tear_down);
+  g_test_add ("/desktop/notes/window-close-saves", Fixture, NULL, fixture_set_up, test_window_close_saves,
+              fixture_tear_down);
+  g_test_add ("/desktop/notes/database-busy", Fixture, NULL, fixture_set_up, test_database_busy,
               fixture_tear_down);
   g_test_add ("/desktop/notes/screenshot", Fixture, NULL, fixture_set_up, test_screenshot, fixture_tear_down);
   return g_test_run ();
