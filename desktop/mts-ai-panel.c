@@ -510,6 +510,10 @@ mts_ai_panel_new (GtkWindow *parent, MtsNoteEditor *editor, const char *client_i
   MtsAiPanel *self = g_object_new (MTS_TYPE_AI_PANEL, "transient-for", parent, "modal", TRUE, NULL);
 
   gtk_widget_set_name (GTK_WIDGET (self), "ai-panel");
+  /* Nothing of the client stays on screen once the app locks. */
+  if (MTS_IS_APPLICATION (g_application_get_default ()))
+    g_signal_connect_object (g_application_get_default (), "locking", G_CALLBACK (gtk_window_destroy),
+                             self, G_CONNECT_SWAPPED);
   g_weak_ref_set (&self->editor, editor);
   self->client_id = g_strdup (client_id);
   self->template_kind = g_strdup (template_kind);

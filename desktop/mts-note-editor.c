@@ -825,6 +825,8 @@ buffer_changed_cb (GtkTextBuffer *buffer, MtsNoteEditor *self)
     update_actions (self);
 }
 
+static void save_copy_clicked_cb (MtsNoteEditor *self);
+
 /* ---- opening ---- */
 
 /* Saves the note shown before another is shown.  FALSE when its text
@@ -839,7 +841,7 @@ leave_note (MtsNoteEditor *self)
   if (self->save_state == SAVE_SIGNED || self->save_state == SAVE_DELETED)
     {
       /* Never dropped: kept as a new note. */
-      gtk_widget_activate (GTK_WIDGET (self->save_copy_button));
+      save_copy_clicked_cb (self);
       return !is_dirty (self);
     }
   return FALSE;

@@ -311,6 +311,8 @@ mts_note_history_new (GtkWindow *parent, const char *note_id)
   g_autoptr (MtsNote) note = NULL;
 
   gtk_widget_set_name (GTK_WIDGET (self), "note-history");
+  if (MTS_IS_APPLICATION (app))
+    g_signal_connect_object (app, "locking", G_CALLBACK (gtk_window_destroy), self, G_CONNECT_SWAPPED);
   if (store != NULL)
     note = mts_store_note_get (store, note_id, NULL);
   if (note != NULL)

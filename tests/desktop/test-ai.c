@@ -463,6 +463,13 @@ test_risk_signals (Fixture *f, gconstpointer data)
     g_assert_null (strstr (body, "RISK"));
   }
   g_assert_false (gtk_widget_get_visible (mts_test_get ("note-ai-badge")));
+
+  /* Locking closes the panel: its text does not stay on screen. */
+  open_panel ();
+  mts_test_set_text ("ai-input-text", "Private words.");
+  mts_test_action (f->app, "app.lock", NULL);
+  mts_test_spin (50);
+  g_assert_null (mts_test_find ("ai-panel"));
 }
 
 static void

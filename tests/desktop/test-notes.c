@@ -539,6 +539,26 @@ test_signed_elsewhere (Fixture *f, gconstpointer data)
   /* And it goes on saving. */
   type (" More.");
   MTS_TEST_WAIT_UNTIL (stored_contains (f, copy->id, "elsewhere. More."), 5000);
+
+  /* Signed elsewhere again, and the note left for another without a
+   * click on the banner: the unsaved text is kept as an amendment. */
+  MTS_TEST_WAIT_UNTIL (!mts_note_editor_is_dirty (editor ()), 5000);
+  g_assert_true (mts_store_note_sign (app_store (f), copy->id, &error));
+  g_assert_no_error (error);
+  type (" LEFT-UNSAVED.");
+  MTS_TEST_WAIT_UNTIL (banner_says ("signed elsewhere"), 5000);
+  before = n_notes (f);
+  mts_test_action (f->app, "win.new-note", g_variant_new_string (f->client_id));
+  g_assert_cmpuint (n_notes (f), ==, before + 1);
+  {
+    g_autoptr (GPtrArray) notes = mts_store_note_list (app_store (f), f->client_id, NULL);
+    MtsNote *kept = NULL;
+    for (guint i = 0; i < notes->len; i++)
+      if (g_strcmp0 (((MtsNote *) notes->pdata[i])->amends_id, copy->id) == 0)
+        kept = notes->pdata[i];
+    g_assert_nonnull (kept);
+    g_assert_nonnull (strstr (kept->body, "More. LEFT-UNSAVED."));
+  }
 }
 
 static void
