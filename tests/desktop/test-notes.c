@@ -621,6 +621,8 @@ test_screenshot (Fixture *f, gconstpointer data)
   g_autofree char *id = NULL;
 
   mts_test_action (f->app, "win.new-note", g_variant_new_string (f->client_id));
+  /* The pages' crossfades (unlock to main, none to the templates) done. */
+  mts_test_spin (600);
   mts_test_screenshot (GTK_WIDGET (mts_test_app_window (f->app)), "note-templates");
   mts_test_click ("template-SOAP");
   buffer = note_buffer ();
