@@ -5,6 +5,7 @@
 #include "mts-application.h"
 
 #include <glib/gstdio.h>
+#include <sodium.h>
 
 #include "mts-desktop-resources.h"
 #include "mts-passphrase.h"
@@ -338,6 +339,11 @@ mts_application_startup (GApplication *gapp)
   };
 
   G_APPLICATION_CLASS (mts_application_parent_class)->startup (gapp);
+
+  /* Before any page holds a secret in sodium_malloc() memory (the first
+   * run does before any store exists to initialise the library). */
+  if (sodium_init () < 0)
+    g_error ("libsodium could not be initialised");
 
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions), app);
   for (gsize i = 0; i < G_N_ELEMENTS (accels); i++)
