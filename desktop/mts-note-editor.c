@@ -203,7 +203,7 @@ emphasise_headings (MtsNoteEditor *self)
 
   gtk_text_buffer_get_bounds (self->buffer, &start, &end);
   gtk_text_buffer_remove_tag (self->buffer, self->heading_tag, &start, &end);
-  if (self->headings == NULL || gtk_text_buffer_get_char_count (self->buffer) > 256 * 1024)
+  if (self->headings == NULL || gtk_text_buffer_get_char_count (self->buffer) > 32 * 1024)
     return;
   for (int line = 0; line < gtk_text_buffer_get_line_count (self->buffer); line++)
     {
