@@ -12,9 +12,7 @@
  * device trusts only it for the server.  OpenAI has no key here, so the
  * relay's only provider is the stand-in. */
 #include <gio/gio.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 #include "mts-ai-client.h"
 #include "mts-store.h"
@@ -29,19 +27,16 @@
 #define MAX_TEXT 1000
 
 static MtsTestServer *server;
-static GSubprocess *standin;
-static char *control_file;
-static char *standin_log;
+static MtsTestStandin *standin;
 
 /* --- the stand-in ------------------------------------------------------ */
 
 static void
 standin_mode (const char *mode)
 {
-  g_autofree char *text = g_strdup_printf ("{\"mode\": \"%s\", \"forbid\": []}", mode);
   g_autoptr(GError) error = NULL;
 
-  g_assert_true (g_file_set_contents (control_file, text, -1, &error));
+  g_assert_true (mts_test_standin_control (standin, mode, "[]", &error));
   g_assert_no_error (error);
 }
 
@@ -49,66 +44,21 @@ standin_mode (const char *mode)
 static guint
 standin_requests (void)
 {
-  g_autofree char *text = NULL;
-  g_auto(GStrv) lines = NULL;
-  guint n = 0;
+  g_autoptr(GError) error = NULL;
+  gint n = mts_test_standin_requests (standin, &error);
 
-  if (!g_file_get_contents (standin_log, &text, NULL, NULL))
-    return 0;
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      g_autoptr(JsonParser) parser = json_parser_new ();
-      JsonArray *violations;
-
-      if (*lines[i] == '\0')
-        continue;
-      g_assert_true (json_parser_load_from_data (parser, lines[i], -1, NULL));
-      violations = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
-                                                 "violations");
-      if (json_array_get_length (violations) > 0)
-        g_error ("the stand-in saw a request break the wire rules: %s", lines[i]);
-      n++;
-    }
-  return n;
-}
-
-/* In the child: die with this program. */
-static void
-die_with_parent (gpointer data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
+  g_assert_no_error (error);
+  return (guint) n;
 }
 
 static guint16
 start_standin (void)
 {
-  g_autofree char *dir = g_build_filename (mts_test_fixture_dir (), "standin", NULL);
-  g_autofree char *script = g_test_build_filename (G_TEST_DIST, "ai-standin.py", NULL);
-  g_autofree char *port_file = g_build_filename (dir, "port", NULL);
-  g_autofree char *cert = mts_test_ca_file ("server.pem");
-  g_autofree char *key = mts_test_ca_file ("server-key.pem");
-  g_autofree char *port = NULL;
   g_autoptr(GError) error = NULL;
-  const char *python = g_getenv ("PYTHON3") != NULL ? g_getenv ("PYTHON3") : "python3";
 
-  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
-  control_file = g_build_filename (dir, "control.json", NULL);
-  standin_log = g_build_filename (dir, "requests.jsonl", NULL);
-  standin_mode ("ok");
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  standin = g_subprocess_launcher_spawn (launcher, &error, python, script,
-                                         "--provider", "anthropic", "--cert", cert, "--key", key,
-                                         "--port-file", port_file, "--log", standin_log,
-                                         "--control", control_file, "--api-key", API_KEY,
-                                         "--model", "claude-test", "--max-tokens", "321", NULL);
+  standin = mts_test_standin_start ("anthropic", API_KEY, "claude-test", 321, &error);
   g_assert_no_error (error);
-  for (guint i = 0; i < 400 && !g_file_test (port_file, G_FILE_TEST_EXISTS); i++)
-    g_usleep (25000);
-  g_assert_true (g_file_get_contents (port_file, &port, NULL, &error));
-  return (guint16) g_ascii_strtoull (port, NULL, 10);
+  return mts_test_standin_port (standin);
 }
 
 /* A server whose AI relay asks the stand-in (@with_key: else no key). */
@@ -490,19 +440,12 @@ main (int argc, char **argv)
   g_test_add_func ("/ai-client/cancelled", test_cancelled);
   g_test_add_func ("/ai-client/offline", test_offline);
   status = g_test_run ();
-  if (standin != NULL)
-    {
-      g_subprocess_force_exit (standin);
-      g_subprocess_wait (standin, NULL, NULL);
-      g_clear_object (&standin);
-    }
+  g_clear_pointer (&standin, mts_test_standin_free);
   if (server != NULL)
     {
       mts_test_server_stop (server);
       mts_test_server_free (server);
     }
-  g_free (control_file);
-  g_free (standin_log);
   mts_test_fixture_tear_down (status != 0);
   return status;
 }

@@ -865,3 +865,122 @@ mts_test_peer_free (MtsTestPeer *p)
   g_free (p->answer);
   g_free (p);
 }
+
+/* ===================================================================== */
+/* An AI provider's stand-in                                              */
+
+struct _MtsTestStandin {
+  GSubprocess *proc;
+  char *control_file;
+  char *log_file;
+  guint16 port;
+};
+
+MtsTestStandin *
+mts_test_standin_start (const char *provider, const char *api_key, const char *model,
+                        guint max_tokens, GError **error)
+{
+  static guint serial;
+  g_autoptr (MtsTestStandin) standin = g_new0 (MtsTestStandin, 1);
+  g_autofree char *name = g_strdup_printf ("standin-%s-%u", provider, ++serial);
+  g_autofree char *dir = g_build_filename (fx.dir, name, NULL);
+  g_autofree char *script = source_file ("ai-standin.py");
+  g_autofree char *port_file = g_build_filename (dir, "port", NULL);
+  g_autofree char *cert = mts_test_ca_file ("server.pem");
+  g_autofree char *key = mts_test_ca_file ("server-key.pem");
+  g_autofree char *tokens = g_strdup_printf ("%u", max_tokens);
+  g_autofree char *port = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "cannot make %s", dir);
+      return NULL;
+    }
+  standin->control_file = g_build_filename (dir, "control.json", NULL);
+  standin->log_file = g_build_filename (dir, "requests.jsonl", NULL);
+  if (!mts_test_standin_control (standin, "ok", "[]", error))
+    return NULL;
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  standin->proc = g_subprocess_launcher_spawn (launcher, error, "python3", script,
+                                               "--provider", provider, "--cert", cert,
+                                               "--key", key, "--port-file", port_file,
+                                               "--log", standin->log_file,
+                                               "--control", standin->control_file,
+                                               "--api-key", api_key, "--model", model,
+                                               "--max-tokens", tokens, NULL);
+  if (standin->proc == NULL)
+    return NULL;
+  for (guint i = 0; i < 400 && !g_file_test (port_file, G_FILE_TEST_EXISTS); i++)
+    g_usleep (25000);
+  if (!g_file_get_contents (port_file, &port, NULL, error))
+    return NULL;
+  standin->port = (guint16) g_ascii_strtoull (port, NULL, 10);
+  return g_steal_pointer (&standin);
+}
+
+guint16
+mts_test_standin_port (MtsTestStandin *standin)
+{
+  return standin->port;
+}
+
+gboolean
+mts_test_standin_control (MtsTestStandin *standin, const char *mode, const char *forbid_json,
+                          GError **error)
+{
+  g_autofree char *text = g_strdup_printf ("{\"mode\": \"%s\", \"forbid\": %s}", mode,
+                                           forbid_json);
+
+  return g_file_set_contents (standin->control_file, text, -1, error);
+}
+
+gint
+mts_test_standin_requests (MtsTestStandin *standin, GError **error)
+{
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  gint n = 0;
+
+  if (!g_file_get_contents (standin->log_file, &text, NULL, NULL))
+    return 0;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      JsonNode *root;
+      JsonArray *violations;
+
+      if (*lines[i] == '\0')
+        continue;
+      if (!json_parser_load_from_data (parser, lines[i], -1, error))
+        return -1;
+      root = json_parser_get_root (parser);
+      violations = JSON_NODE_HOLDS_OBJECT (root)
+                 ? json_object_get_array_member (json_node_get_object (root), "violations") : NULL;
+      if (violations == NULL || json_array_get_length (violations) > 0)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                       "the stand-in saw a request break the rules: %s", lines[i]);
+          return -1;
+        }
+      n++;
+    }
+  return n;
+}
+
+void
+mts_test_standin_free (MtsTestStandin *standin)
+{
+  if (standin == NULL)
+    return;
+  if (standin->proc != NULL)
+    {
+      g_subprocess_force_exit (standin->proc);
+      g_subprocess_wait (standin->proc, NULL, NULL);
+      g_object_unref (standin->proc);
+    }
+  g_free (standin->control_file);
+  g_free (standin->log_file);
+  g_free (standin);
+}

@@ -135,4 +135,27 @@ char *mts_test_peer_last_request (MtsTestPeer *peer);
 void mts_test_peer_free (MtsTestPeer *peer);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtsTestPeer, mts_test_peer_free)
 
+/* ---- an AI provider's stand-in ---- */
+
+typedef struct _MtsTestStandin MtsTestStandin;
+
+/* tests/server/ai-standin.py for @provider ("anthropic" or "openai") on
+ * 127.0.0.1 over TLS with the test server certificate, in a folder of its
+ * own under the temporary one, expecting @api_key, @model and @max_tokens
+ * in every request; it answers "ok" until told otherwise, and dies with the
+ * test program. */
+MtsTestStandin *mts_test_standin_start (const char *provider, const char *api_key,
+                                        const char *model, guint max_tokens, GError **error);
+guint16 mts_test_standin_port (MtsTestStandin *standin);
+/* Tells it how to answer from the next request on: @mode ("ok", "529",
+ * "429-rate", "timeout", ... see ai-standin.py) and @forbid_json, a JSON
+ * array of strings no request may contain ("[]" for none). */
+gboolean mts_test_standin_control (MtsTestStandin *standin, const char *mode,
+                                   const char *forbid_json, GError **error);
+/* The requests it has received so far; -1 with @error quoting the first
+ * that broke the provider's wire rules or held a forbidden string. */
+gint mts_test_standin_requests (MtsTestStandin *standin, GError **error);
+void mts_test_standin_free (MtsTestStandin *standin);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MtsTestStandin, mts_test_standin_free)
+
 G_END_DECLS
