@@ -18,6 +18,9 @@ struct _MtsClientItem
 
 G_DEFINE_FINAL_TYPE (MtsClientItem, mts_client_item, G_TYPE_OBJECT)
 
+enum { PROP_0, PROP_LAST_CONTACT, N_PROPS };
+static GParamSpec *props[N_PROPS];
+
 static void
 wipe_string (char **s)
 {
@@ -54,9 +57,32 @@ mts_client_item_finalize (GObject *object)
 }
 
 static void
+mts_client_item_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  MtsClientItem *self = MTS_CLIENT_ITEM (object);
+
+  switch (prop_id)
+    {
+    case PROP_LAST_CONTACT:
+      g_value_set_string (value, self->last_contact);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 mts_client_item_class_init (MtsClientItemClass *klass)
 {
-  G_OBJECT_CLASS (klass)->finalize = mts_client_item_finalize;
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = mts_client_item_finalize;
+  object_class->get_property = mts_client_item_get_property;
+  /* Filled in after the list is first drawn: rows follow it. */
+  props[PROP_LAST_CONTACT] = g_param_spec_string ("last-contact", NULL, NULL, NULL,
+                                                  G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY
+                                                  | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, props);
 }
 
 static void
@@ -110,8 +136,11 @@ mts_client_item_get_last_contact (MtsClientItem *self)
 void
 mts_client_item_set_last_contact (MtsClientItem *self, const char *last_contact)
 {
+  if (g_strcmp0 (last_contact, self->last_contact) == 0)
+    return;
   g_free (self->last_contact);
   self->last_contact = g_strdup (last_contact);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_LAST_CONTACT]);
 }
 
 static const char *

@@ -23,6 +23,7 @@ const char *mts_client_item_get_folded (MtsClientItem *self);
 const char *mts_client_item_get_status (MtsClientItem *self);
 /* (nullable) */
 const char *mts_client_item_get_last_contact (MtsClientItem *self);
+/* Notifies "last-contact" when it changes. */
 void mts_client_item_set_last_contact (MtsClientItem *self, const char *last_contact);
 
 /* The row's second line: "Active · last contact 12 Nov 2026".

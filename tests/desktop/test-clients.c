@@ -105,24 +105,23 @@ add_client (Fixture *fx, const char *name, const char *email, const char *phone)
   return c;
 }
 
-static char *
-iso_in_days (double days)
-{
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  g_autoptr (GDateTime) t = g_date_time_add_seconds (now, days * 86400);
-
-  return g_date_time_format (t, "%Y-%m-%dT%H:%M:00.000Z");
-}
-
+/* A session @days from today at @hour:00 local time, 50 minutes. */
 static MtsSession *
-add_session (Fixture *fx, const char *client_id, double days, const char *modality)
+add_session (Fixture *fx, const char *client_id, int days, int hour, const char *modality)
 {
   g_autoptr (GError) error = NULL;
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr (GDateTime) day = g_date_time_add_days (now, days);
+  g_autoptr (GDateTime) start = g_date_time_new_local (g_date_time_get_year (day), g_date_time_get_month (day),
+                                                       g_date_time_get_day_of_month (day), hour, 0, 0);
+  g_autoptr (GDateTime) end = g_date_time_add_minutes (start, 50);
+  g_autoptr (GDateTime) start_utc = g_date_time_to_utc (start);
+  g_autoptr (GDateTime) end_utc = g_date_time_to_utc (end);
   MtsSession *s = mts_session_new ();
 
   s->client_id = g_strdup (client_id);
-  s->starts_at = iso_in_days (days);
-  s->ends_at = iso_in_days (days + 50.0 / 1440);
+  s->starts_at = g_date_time_format (start_utc, "%Y-%m-%dT%H:%M:%S.000Z");
+  s->ends_at = g_date_time_format (end_utc, "%Y-%m-%dT%H:%M:%S.000Z");
   s->modality = g_strdup (modality);
   s->status = g_strdup (days < 0 ? "attended" : "scheduled");
   g_assert_true (mts_store_session_add (fx->store, s, &error));
@@ -479,13 +478,32 @@ test_search (Fixture *fx, gconstpointer data)
 
   /* Choosing a row shows that client. */
   search ("siob");
-  selection = gtk_list_view_get_model (GTK_LIST_VIEW (mts_test_get ("client-list-view")));
+  selection = gtk_grid_view_get_model (GTK_GRID_VIEW (mts_test_get ("client-list-view")));
   g_assert_true (gtk_selection_model_select_item (selection, 0, TRUE));
   MTS_TEST_WAIT_UNTIL (g_str_equal (mts_window_get_content (fx->win), "client"), 2000);
   s = mts_test_get_text ("client-page-name");
   g_assert_cmpstr (s, ==, "Siobhan Murphy");
   search ("");
-  mts_test_spin (100);
+
+  /* As a practice looks: some seen lately, one waiting, one closed. */
+  for (guint i = 0; i < ids->len; i++)
+    if (i % 3 != 2)
+      mts_session_free (add_session (fx, ids->pdata[i], -(int) (1 + i * 2), 9 + i % 8, "in_person"));
+  {
+    g_autoptr (MtsClient) grace = mts_store_client_get (fx->store, ids->pdata[7], NULL);
+    g_autoptr (MtsClient) zofia = mts_store_client_get (fx->store, ids->pdata[9], NULL);
+    g_free (grace->status);
+    grace->status = g_strdup ("waiting");
+    g_free (zofia->status);
+    zofia->status = g_strdup ("closed");
+    g_assert_true (mts_store_client_update (fx->store, grace, NULL));
+    g_assert_true (mts_store_client_update (fx->store, zofia, NULL));
+  }
+  mts_application_notify_changed (fx->app);
+  MTS_TEST_WAIT_UNTIL (({ g_autoptr (MtsClientItem) it = g_list_model_get_item (
+                            mts_client_list_get_model (client_list ()), 0);
+                          mts_client_item_get_last_contact (it) != NULL; }), 2000);
+  mts_test_spin (600);
   mts_test_screenshot (GTK_WIDGET (fx->win), "client-list");
 }
 
@@ -535,10 +553,10 @@ make_rich (Fixture *fx, Rich *r)
   g_assert_true (mts_store_client_update (fx->store, c, &error));
   g_assert_no_error (error);
 
-  r->past[0] = add_session (fx, c->id, -14, "in_person");
-  r->past[1] = add_session (fx, c->id, -7, "video");
-  r->upcoming[0] = add_session (fx, c->id, 7, "in_person");
-  r->upcoming[1] = add_session (fx, c->id, 14, "phone");
+  r->past[0] = add_session (fx, c->id, -14, 10, "in_person");
+  r->past[1] = add_session (fx, c->id, -7, 10, "video");
+  r->upcoming[0] = add_session (fx, c->id, 7, 10, "in_person");
+  r->upcoming[1] = add_session (fx, c->id, 14, 16, "phone");
 
   r->signed_note = add_note (fx, c->id, "SOAP",
                              "S: Reports sleeping better since starting the evening walks.\nO: Calm, good eye contact.",
@@ -670,7 +688,7 @@ test_page_shows_records (Fixture *fx, gconstpointer data)
   g_assert_true (g_str_has_prefix (consent, "Consent recorded"));
   g_assert_nonnull (strstr (consent, "Dr Ruth Ellison"));
 
-  mts_test_spin (200);
+  mts_test_spin (600);   /* the unlock page's crossfade is over */
   mts_test_screenshot (GTK_WIDGET (fx->win), "client-page");
 
   /* A note's row opens it in the editor. */
@@ -886,7 +904,6 @@ test_delete_client (Fixture *fx, gconstpointer data)
   dialog = ADW_MESSAGE_DIALOG (mts_test_get ("delete-client-dialog"));
   mts_test_set_text ("delete-client-confirm", "owen llewellyn");   /* case does not matter */
   g_assert_true (adw_message_dialog_get_response_enabled (dialog, "delete"));
-  mts_test_screenshot (GTK_WIDGET (fx->win), "delete-client-window");
   mts_test_screenshot (GTK_WIDGET (dialog), "delete-client");
   respond (dialog, "_Delete Everything");
   MTS_TEST_WAIT_UNTIL (mts_test_find ("delete-client-dialog") == NULL, 2000);
@@ -1048,7 +1065,7 @@ test_lock_clears (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (mts_client_list_get_n_clients (client_list ()), ==, 0);
   g_assert_cmpuint (g_list_model_get_n_items (mts_client_list_get_model (client_list ())), ==, 0);
   g_assert_cmpuint (g_list_model_get_n_items (
-    G_LIST_MODEL (gtk_list_view_get_model (GTK_LIST_VIEW (mts_test_get ("client-list-view"))))), ==, 0);
+    G_LIST_MODEL (gtk_grid_view_get_model (GTK_GRID_VIEW (mts_test_get ("client-list-view"))))), ==, 0);
   g_assert_cmpstr (mts_client_list_get_state (client_list ()), ==, "locked");
   search_text = mts_test_get_text ("client-search");
   g_assert_cmpstr (search_text, ==, "");
