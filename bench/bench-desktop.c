@@ -20,6 +20,8 @@
  *             names, the client list's model built) to the first frame
  *             drawn after it with the list's rows on screen; --runs times,
  *             a new app each time;
+ *   store     mts_store_unlock alone (Argon2id, the schema, the names), for
+ *             scale;
  *   reload    the client list's model rebuilt alone (mts_client_list_reload);
  *   keystroke one character typed into the search box to the next frame
  *             drawn (the frame clock's after-paint): names, an e-mail
@@ -528,12 +530,22 @@ type_sequence (GArray *all, const char *key, const char *text, GtkWidget *list)
 
 /* ---- (c) typing in a note ---- */
 
-static guint n_changed;
-
-static void
-app_changed_cb (MtsApplication *app)
+/* How many times the note was written (its audit entries). */
+static gint64
+note_writes (MtsStore *store, const char *id)
 {
-  n_changed++;
+  sqlite3_stmt *st = NULL;
+  gint64 n = -1;
+
+  if (sqlite3_prepare_v2 (mts_store_get_db (store), "SELECT count(*) FROM mts_audit WHERE target = 'notes' "
+                          "AND row_id = ?1", -1, &st, NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_text (st, 1, id, -1, SQLITE_TRANSIENT);
+      if (sqlite3_step (st) == SQLITE_ROW)
+        n = sqlite3_column_int64 (st, 0);
+    }
+  sqlite3_finalize (st);
+  return n;
 }
 
 typedef struct {
@@ -595,7 +607,8 @@ measure_typing (MtsApplication *app, GArray *durations, GArray *latencies)
   GtkTextIter end;
   Typing t = { 0 };
   gulong handler;
-  guint changed_before;
+  gint64 writes_before;
+  g_autoptr (MtsNote) after = NULL;
 
   if (clients == NULL || clients->len == 0)
     die ("clients", error);
@@ -627,8 +640,7 @@ measure_typing (MtsApplication *app, GArray *durations, GArray *latencies)
   t.next = t.text;
   t.latencies = latencies;
 
-  g_signal_connect_swapped (app, "changed", G_CALLBACK (app_changed_cb), app);
-  changed_before = n_changed;
+  writes_before = note_writes (store, note_id);
   handler = g_signal_connect (gtk_widget_get_frame_clock (view), "after-paint", G_CALLBACK (typing_paint_cb), &t);
   frames.durations = durations;
   frames.frame_start = 0;
@@ -639,7 +651,16 @@ measure_typing (MtsApplication *app, GArray *durations, GArray *latencies)
   frames.durations = NULL;
   g_signal_handler_disconnect (gtk_widget_get_frame_clock (view), handler);
   printf ("typing_seconds %.1f\n", typing_seconds);
-  printf ("typing_changed_signals %u\n", n_changed - changed_before);
+  printf ("typing_saves %" G_GINT64_FORMAT "\n", note_writes (store, note_id) - writes_before);
+  /* Everything typed reached the store. */
+  after = mts_store_note_get (store, note_id, &error);
+  {
+    GtkTextIter a, b;
+    g_autofree char *shown = NULL;
+    gtk_text_buffer_get_bounds (t.buffer, &a, &b);
+    shown = gtk_text_buffer_get_text (t.buffer, &a, &b, FALSE);
+    printf ("typing_all_saved %d\n", after != NULL && g_strcmp0 (after->body, shown) == 0);
+  }
   return TRUE;
 }
 
@@ -685,6 +706,25 @@ main (int argc, char *argv[])
     }
   printf ("clients %ld\nnotes %ld\nruns %d\n", n_clients, n_notes, n_runs);
   printf ("renderer %s\n", g_getenv ("GSK_RENDERER") ? g_getenv ("GSK_RENDERER") : "default");
+
+  /* The store's own unlock, for scale: Argon2id and the names. */
+  {
+    g_autoptr (GArray) store_unlock = g_array_new (FALSE, FALSE, sizeof (double));
+    g_autofree char *dir = store_dir ();
+
+    for (int r = 0; r < 3; r++)
+      {
+        g_autoptr (MtsStore) store = mts_store_open (dir, &error);
+        double t0 = now_ms (), d;
+
+        if (store == NULL || !mts_store_unlock (store, PASS, strlen (PASS), &error))
+          die ("store unlock", error);
+        d = now_ms () - t0;
+        g_array_append_val (store_unlock, d);
+        mts_store_lock (store);
+      }
+    print_stats ("store_unlock", store_unlock);
+  }
 
   /* (a) */
   for (int r = 0; r < n_runs; r++)

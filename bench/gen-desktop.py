@@ -55,6 +55,9 @@ def section(v, command, load):
          f"**{ms(v['unlock_to_list_p50_ms'])}** / {ms(v['unlock_to_list_p95_ms'])}"),
         ("— of which `mts_application_unlock` (Argon2id, names, the list's model)",
          f"{ms(v['unlock_call_p50_ms'])} / {ms(v['unlock_call_p95_ms'])}"),
+        ("— of which the store's own `mts_store_unlock` (Argon2id, schema, names; median / max of %d)"
+         % int(v["store_unlock_n"]),
+         f"{ms(v['store_unlock_p50_ms'])} / {ms(v['store_unlock_max_ms'])}"),
         ("the list's model rebuilt alone (`mts_client_list_reload`, median / max of %d)" % int(v["reload_n"]),
          f"{ms(v['reload_p50_ms'])} / {ms(v['reload_max_ms'])}"),
         ("**keystroke in the search to the list drawn**, all %d (median / p95 / max)" % int(v["key_all_n"]),
@@ -95,8 +98,10 @@ def section(v, command, load):
         "(the frame clock's after-paint) with the client list's rows on screen.",
         "- Keystrokes: one character inserted into the search box, timed to the next frame drawn, 40 ms apart. "
         "Typing: a draft note open in the note editor, a character inserted every 60 ms for "
-        f"{v.get('typing_seconds', 0):.0f} s while it autosaves ({int(v.get('typing_changed_signals', 0))} saves "
-        "told the app); a frame's time is from its first phase to after-paint.",
+        f"{v.get('typing_seconds', 0):.0f} s while it autosaves ({int(v.get('typing_saves', 0))} saves of the note, "
+        "counted in the audit log; everything typed was in the store at the end: "
+        f"{'yes' if int(v.get('typing_all_saved', 0)) else '**no**'}); a frame's time is from its first phase "
+        "to after-paint.",
         "",
         "| measurement | result |",
         "|---|---:|",
