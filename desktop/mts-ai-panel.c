@@ -9,6 +9,7 @@
 
 #include "mts-ai-client.h"
 #include "mts-application.h"
+#include "mts-json-generate.h"
 #include "mts-store-records.h"
 #include "mts-sync-client.h"
 #include "mts-window.h"
@@ -529,7 +530,7 @@ mts_ai_panel_new (GtkWindow *parent, MtsNoteEditor *editor, const char *client_i
       json_builder_end_array (b);
       root = json_builder_get_root (b);
       json_generator_set_root (gen, root);
-      self->structure_json = json_generator_to_data (gen, NULL);
+      self->structure_json = mts_json_generate (gen, NULL);
     }
   if (selected != NULL)
     gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->input_text), selected, -1);

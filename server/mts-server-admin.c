@@ -17,6 +17,7 @@
 
 #include "mts-server-admin.h"
 
+#include "mts-json-generate.h"
 #include "mts-passphrase.h"
 #include "mts-server-ai-wire.h"
 #include "mts-server-audit.h"
@@ -212,7 +213,7 @@ detail_json (const char *first_key, ...)
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   json_generator_set_root (generator, root);
-  return json_generator_to_data (generator, NULL);
+  return mts_json_generate (generator, NULL);
 }
 
 /* Appends the command's audit entry to the open transaction and commits;

@@ -3,6 +3,7 @@
 #define G_LOG_DOMAIN "mts-server"
 
 #include "mts-server-ai-wire.h"
+#include "mts-json-generate.h"
 
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
@@ -239,7 +240,7 @@ mts_ai_wire_request_body (MtsAiWireProvider provider, const char *model, guint m
 
   root = json_builder_get_root (b);
   json_generator_set_root (gen, root);
-  text = json_generator_to_data (gen, &len);
+  text = mts_json_generate (gen, &len);
   /* The builder's nodes held copies of the text: json-glib frees them
    * without wiping, which is out of our hands; the body itself is wiped. */
   return g_bytes_new_with_free_func (text, len, wipe_bytes, text);

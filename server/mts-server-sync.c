@@ -22,6 +22,7 @@
 
 #include <string.h>
 
+#include "mts-json-generate.h"
 #include "mts-merge.h"
 #include "mts-sync-tables.h"
 
@@ -43,7 +44,7 @@ object_to_text (JsonObject *o)
   g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), o);
 
   json_generator_set_root (gen, node);
-  return json_generator_to_data (gen, NULL);
+  return mts_json_generate (gen, NULL);
 }
 
 static JsonObject *

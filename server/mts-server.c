@@ -8,6 +8,7 @@
 #include <glib-unix.h>
 #include <string.h>
 
+#include "mts-json-generate.h"
 #include "mts-json-strict.h"
 #include "mts-server-ai.h"
 #include "mts-server-audit.h"
@@ -124,7 +125,7 @@ mts_log (const char *level, const char *event, ...)
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   json_generator_set_root (gen, root);
-  line = json_generator_to_data (gen, NULL);
+  line = mts_json_generate (gen, NULL);
   g_printerr ("%s\n", line);
 }
 
@@ -163,7 +164,7 @@ mts_http_json (SoupServerMessage *msg, guint status, JsonNode *node)
   char *text;
 
   json_generator_set_root (gen, node);
-  text = json_generator_to_data (gen, &len);
+  text = mts_json_generate (gen, &len);
   soup_server_message_set_status (msg, status, NULL);
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, text, len);
 }
@@ -298,7 +299,7 @@ mts_server_audit (MtsServer *server, const char *practice_id, const char *actor,
       g_autoptr(JsonGenerator) gen = json_generator_new ();
       g_autoptr(JsonNode) root = json_builder_get_root (detail);
       json_generator_set_root (gen, root);
-      text = json_generator_to_data (gen, NULL);
+      text = mts_json_generate (gen, NULL);
     }
   return mts_server_audit_append (server->storage, mts_vault_audit_key (server->vault),
                                   mts_server_now (), practice_id, actor, event, text, error);

@@ -31,6 +31,7 @@
 
 #include "mts-error.h"
 #include "mts-export.h"
+#include "mts-json-generate.h"
 #include "mts-keystore.h"
 #include "mts-passphrase.h"
 #include "mts-store-documents.h"
@@ -1471,7 +1472,7 @@ print_version (const char *label, JsonObject *o)
   node = json_node_init_object (json_node_alloc (), o);
   json_generator_set_root (gen, node);
   json_generator_set_pretty (gen, TRUE);
-  text = json_generator_to_data (gen, NULL);
+  text = mts_json_generate (gen, NULL);
   fprintf (stdout, "%s: %s\n", label, text);
 }
 

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mts-json-generate.h"
 #include "mts-keystore.h"
 #include "mts-store-documents.h"
 
@@ -1160,7 +1161,7 @@ mts_export_write (MtsStore *store, const char *dir, const char *client_id,
   json_generator_set_pretty (gen, TRUE);
   json_generator_set_indent (gen, 2);
   json_generator_set_root (gen, root);
-  json = json_generator_to_data (gen, &json_len);
+  json = mts_json_generate (gen, &json_len);
 
   if (!write_new_file (&w, "bundle.json", json, json_len, error))
     goto out;

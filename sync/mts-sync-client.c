@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "mts-json-generate.h"
+
 G_DEFINE_QUARK (mts-sync-error-quark, mts_sync_error)
 
 /* A server message longer than this is cut (at a character boundary). */
@@ -895,7 +897,7 @@ mts_sync_client_request (MtsSyncClient *client, const char *method, const char *
     g_error ("curl_slist_append: out of memory");
 
   if (body != NULL)
-    text = json_to_string (body, FALSE);
+    text = mts_json_node_to_text (body, FALSE, NULL);
   SETOPT (CURLOPT_URL, url);
   SETOPT (CURLOPT_HTTPHEADER, headers);
   if (post)

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "mts-json-generate.h"
 #include "mts-store-private.h"
 #include "mts-sync-private.h"
 #include "mts-sync-client.h"
@@ -522,7 +523,7 @@ object_text (JsonObject *o)
   g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), o);
 
   json_generator_set_root (gen, node);
-  return json_generator_to_data (gen, NULL);
+  return mts_json_generate (gen, NULL);
 }
 
 static gboolean

@@ -4,6 +4,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "mts-json-generate.h"
 #include "mts-json-strict.h"
 
 static const char *const good[] = {
@@ -134,6 +135,37 @@ test_message (void)
                    "line 2, column 3: an object key must be a string in double quotes");
 }
 
+/* Every control character in a string, written by json-glib's generator as
+ * MTS uses it, is JSON the strict check accepts, and reads back the same.
+ * Pins the json-glib 1.6 bug (U+001F written raw; the fuzz target found
+ * it): a note holding that character would otherwise never sync. */
+static void
+test_generated_control_characters (void)
+{
+  for (int c = 1; c < 0x20; c++)
+    {
+      char value[4] = { 'a', (char) c, 'b', '\0' };
+      g_autoptr (JsonNode) node = json_node_new (JSON_NODE_ARRAY);
+      g_autoptr (JsonArray) array = json_array_new ();
+      g_autoptr (JsonParser) parser = json_parser_new ();
+      g_autoptr (GError) error = NULL;
+      g_autofree char *text = NULL;
+      gsize len = 0;
+
+      json_array_add_string_element (array, value);
+      json_node_set_array (node, array);
+      text = mts_json_node_to_text (node, FALSE, &len);
+      g_assert_cmpuint (strlen (text), ==, len);
+      if (!mts_json_strict_check (text, len, &error))
+        g_test_message ("U+%04X: %s", c, error->message);
+      g_assert_no_error (error);
+      g_assert_true (json_parser_load_from_data (parser, text, (gssize) len, &error));
+      g_assert_no_error (error);
+      g_assert_cmpstr (json_array_get_string_element (json_node_get_array (json_parser_get_root (parser)), 0),
+                       ==, value);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -143,5 +175,6 @@ main (int argc, char **argv)
   g_test_add_func ("/json-strict/length", test_length);
   g_test_add_func ("/json-strict/depth", test_depth);
   g_test_add_func ("/json-strict/message", test_message);
+  g_test_add_func ("/json-strict/generated-control-characters", test_generated_control_characters);
   return g_test_run ();
 }
