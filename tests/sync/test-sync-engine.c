@@ -367,6 +367,42 @@ test_note_lines_merge (void)
   assert_same (a, b);
 }
 
+/* Every control character a paste can bring, in a client's name and a
+ * note, travels both ways unchanged.  Regression: json-glib 1.6 wrote U+001F
+ * raw into the push, the server's strict check refused it (400), and the
+ * note could never sync (sync/mts-json-generate.h). */
+static void
+test_control_characters_travel (void)
+{
+  g_autofree char *slug = new_practice ();
+  g_autoptr(Device) a = device_new (slug, "a");
+  g_autoptr(Device) b = device_new (slug, "b");
+  g_autoptr(GString) text = g_string_new ("S: pasted:");
+  g_autofree char *client = NULL, *note = NULL, *body_b = NULL, *body_a = NULL;
+  g_autoptr(MtsClient) cb = NULL;
+
+  for (int c = 1; c < 0x20; c++)
+    g_string_append_c (text, (char) c);
+  g_string_append (text, "\x7f end");
+  client = add_client (a, "Dana\x1f Example", NULL, NULL);
+  note = add_note (a, client, text->str);
+  sync_ok (a);
+  sync_ok (b);
+  body_b = note_body (b, note);
+  g_assert_cmpstr (body_b, ==, text->str);
+  cb = get_client (b, client);
+  g_assert_cmpstr (cb->display_name, ==, "Dana\x1f Example");
+
+  /* And back: edited on b, pulled by a. */
+  g_string_append (text, "\x1f(b)");
+  edit_note (b, note, text->str);
+  sync_ok (b);
+  sync_ok (a);
+  body_a = note_body (a, note);
+  g_assert_cmpstr (body_a, ==, text->str);
+  assert_same (a, b);
+}
+
 static void
 test_conflict_held_and_resolved (void)
 {
@@ -685,6 +721,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sync-engine/create-and-pull", test_create_and_pull);
   g_test_add_func ("/sync-engine/different-fields-merge", test_different_fields_merge);
   g_test_add_func ("/sync-engine/note-lines-merge", test_note_lines_merge);
+  g_test_add_func ("/sync-engine/control-characters-travel", test_control_characters_travel);
   g_test_add_func ("/sync-engine/conflict-held-and-resolved", test_conflict_held_and_resolved);
   g_test_add_func ("/sync-engine/three-devices-every-order", test_three_devices_every_order);
   g_test_add_func ("/sync-engine/delete-propagates", test_delete_propagates);
